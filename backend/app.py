@@ -1,0 +1,161 @@
+"""create_app(): the one composition root — settings, database, services, routes, error mapping."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, Request, Response, get
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+from pydantic import BaseModel
+
+from backend.auth.controllers import AuthController
+from backend.auth.passwords import Passwords
+from backend.auth.services import AuthService
+from backend.auth.tokens import Tokens
+from backend.db.engine import Database
+from backend.deps import Services, current_actor, services
+from backend.domain.customers.controllers import ContactController, CustomerController
+from backend.domain.org.services import tree
+from backend.errors import DomainError
+from backend.settings import ROOT, Settings
+from backend.sync.controllers import SyncController
+from backend.sync.registry import load_all
+from sync_protocol.envelopes import PROTOCOL_VERSION, SCHEMA_VERSION
+
+log = logging.getLogger("outpost")
+
+STATUS_CODES = {400: "bad-request", 401: "not-authenticated", 403: "forbidden", 404: "not-found",
+                405: "method-not-allowed", 409: "conflict", 413: "payload-too-large", 415: "unsupported-media-type",
+                429: "rate-limited", 503: "busy"}
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details; ``error`` is the code a program acts on."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    error: str
+
+
+COMMON_RESPONSES = {
+    400: ResponseSpec(ProblemDetails, description="Bad input: the detail says what to fix."),
+    401: ResponseSpec(ProblemDetails, description="Not logged in, token expired, device revoked, user disabled."),
+    413: ResponseSpec(ProblemDetails, description="The request body is too large."),
+    429: ResponseSpec(ProblemDetails, description="Too many requests; wait for Retry-After seconds."),
+}
+
+
+def _problem(status: int, code: str, title: str, detail: str, extra: dict[str, Any] | None = None,
+             headers: dict[str, str] | None = None) -> Response[dict[str, Any]]:
+    body = {"type": f"https://outpost.invalid/problems/{code}", "title": title, "status": status,
+            "detail": detail, "error": code, **(extra or {})}
+    return Response(body, status_code=status, media_type="application/problem+json", headers=headers)
+
+
+def _domain_error(_: Request, exc: DomainError) -> Response[dict[str, Any]]:
+    body = exc.problem()
+    return Response(body, status_code=exc.status, media_type="application/problem+json", headers=exc.headers)
+
+
+def _http_error(_: Request, exc: HTTPException) -> Response[dict[str, Any]]:
+    status = exc.status_code
+    code = STATUS_CODES.get(status, "error")
+    extra: dict[str, Any] = {}
+    detail = exc.detail
+    if isinstance(exc, ValidationException) and exc.extra:
+        extra["errors"] = exc.extra
+        parts = [f"{e.get('key') or ''}: {e.get('message')}" for e in exc.extra if isinstance(e, dict)]
+        if parts:
+            detail = "Invalid input — " + "; ".join(parts)
+    if status == 413:
+        detail = "The request body is too large."
+    return _problem(status, code, detail or code, detail or code, extra, dict(exc.headers or {}))
+
+
+def _unexpected(_: Request, exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unhandled error", exc_info=exc)
+    return _problem(500, "internal-error", "Internal error", "Something went wrong on the server; it was logged.")
+
+
+@get("/api/health", exclude_from_auth=True, tags=["meta"])
+async def health(services: Services) -> dict[str, Any]:
+    return {"ok": True, "protocolVersion": PROTOCOL_VERSION, "schemaVersion": SCHEMA_VERSION}
+
+
+@get("/api/org-units", tags=["org"])
+async def org_units(actor: Any, services: Services) -> list[dict[str, Any]]:
+    async with services.db.read() as s:
+        return await tree(s, None if actor.has("admin") else actor.org_path)
+
+
+def _declare_common_responses(*handlers: Any) -> None:
+    for h in handlers:
+        items = [h] if isinstance(h, HTTPRouteHandler) else [
+            v for v in vars(h).values() if isinstance(v, HTTPRouteHandler)]
+        for item in items:
+            item.responses = {**COMMON_RESPONSES, **(item.responses or {})}
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> Litestar:
+    settings = settings or Settings()
+    db = db or Database(settings.database_url, echo=settings.db.echo, pool_size=settings.db.pool_size,
+                        busy_timeout_ms=settings.db.sqlite_busy_timeout_ms)
+    load_all()
+    if settings.redis.url:
+        from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+        from redis.asyncio import Redis
+
+        backend: Any = RedisChannelsPubSubBackend(redis=Redis.from_url(settings.redis.url))
+    else:
+        backend = MemoryChannelsBackend()
+    channels = ChannelsPlugin(backend=backend, channels=["pokes"], subscriber_max_backlog=100,
+                              subscriber_backlog_strategy="dropleft")
+    a = settings.auth
+    container = Services(settings=settings, db=db, channels=channels,
+                         auth=AuthService(db, a, Passwords(a), Tokens(a.jwt_secret, a.access_token_minutes)))
+
+    async def on_startup(app: Litestar) -> None:
+        app.state.services = container
+
+    async def on_shutdown(_: Litestar) -> None:
+        await db.dispose()
+
+    route_handlers: list[Any] = [AuthController, CustomerController, ContactController, SyncController,
+                                 health, org_units]
+    _declare_common_responses(*route_handlers)
+    static_dir = ROOT / "pwa" / "dist"
+    if Path(static_dir).is_dir():
+        route_handlers.append(create_static_files_router(path="/", directories=[static_dir], html_mode=True,
+                                                         include_in_schema=False))
+
+    app = Litestar(
+        route_handlers=route_handlers,
+        dependencies={"services": Provide(services, sync_to_thread=False),
+                      "actor": Provide(current_actor)},
+        plugins=[channels],
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        exception_handlers={DomainError: _domain_error, HTTPException: _http_error, Exception: _unexpected},
+        request_max_body_size=settings.app.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Outpost", version="0.1.0", path="/schema",
+            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer",
+                                                                             bearer_format="JWT")}),
+            security=[{"bearer": []}],
+        ),
+        debug=False,
+    )
+    app.state.services = container
+    return app

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import Parameter
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from backend.auth.scope import Actor
+from backend.deps import Services
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class LoginIn(_In):
+    username: Annotated[str, Field(min_length=1, max_length=80)]
+    password: Annotated[str, Field(min_length=1, max_length=200)]
+    device_name: Annotated[str, Field(min_length=1, max_length=200)] = "device"
+    device_id: Annotated[str, Field(max_length=64)] | None = None
+
+
+class RefreshIn(_In):
+    refresh_token: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class PasswordIn(_In):
+    current_password: Annotated[str, Field(min_length=1, max_length=200)]
+    new_password: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class AuthController(Controller):
+    path = "/api/auth"
+    tags = ["auth"]
+
+    @post("/login", status_code=200, exclude_from_auth=True)
+    async def login(self, data: LoginIn, services: Services, request: Request) -> dict[str, Any]:
+        address = request.client.host if request.client else "unknown"
+        return await services.auth.login(data.username, data.password, data.device_name, address, data.device_id)
+
+    @post("/refresh", status_code=200, exclude_from_auth=True)
+    async def refresh(self, data: RefreshIn, services: Services) -> dict[str, Any]:
+        return await services.auth.refresh(data.refresh_token)
+
+    @post("/logout", status_code=200)
+    async def logout(self, actor: Actor, services: Services) -> dict[str, Any]:
+        await services.auth.logout(actor)
+        return {"ok": True}
+
+    @get("/me")
+    async def me(self, actor: Actor, services: Services) -> dict[str, Any]:
+        return {**await services.auth.me(actor), "deviceId": actor.device_id}
+
+    @post("/password", status_code=200)
+    async def change_password(self, data: PasswordIn, actor: Actor, services: Services) -> dict[str, Any]:
+        await services.auth.change_password(actor, data.current_password, data.new_password)
+        return {"ok": True}
+
+    @get("/devices")
+    async def devices(self, actor: Actor, services: Services,
+                      user_id: Annotated[str | None, Parameter(query="userId", max_length=36)] = None
+                      ) -> list[dict[str, Any]]:
+        return await services.auth.devices(actor, user_id)
+
+    @post("/devices/{device_id:str}/revoke", status_code=200)
+    async def revoke(self, device_id: str, actor: Actor, services: Services) -> dict[str, Any]:
+        await services.auth.revoke_device(actor, device_id)
+        return {"ok": True}

@@ -1,0 +1,161 @@
+"""The ``outpost`` command: serve, db upgrade, demo, user."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from typing import Any
+
+from backend.settings import Settings
+
+
+def _services(settings: Settings) -> tuple[Any, Any]:
+    from backend.auth.passwords import Passwords
+    from backend.auth.services import AuthService
+    from backend.auth.tokens import Tokens
+    from backend.db.engine import Database
+
+    db = Database(settings.database_url, busy_timeout_ms=settings.db.sqlite_busy_timeout_ms)
+    a = settings.auth
+    return db, AuthService(db, a, Passwords(a), Tokens(a.jwt_secret, a.access_token_minutes))
+
+
+def _password(args: argparse.Namespace) -> str:
+    if getattr(args, "password_env", None):
+        value = os.environ.get(args.password_env)
+        if not value:
+            raise SystemExit(f"environment variable {args.password_env} is empty or not set")
+        return value
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        if first != getpass.getpass("Again: "):
+            raise SystemExit("the passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\n")
+
+
+def cmd_upgrade(settings: Settings, _: argparse.Namespace) -> int:
+    from backend.db.migrate import upgrade
+
+    upgrade(settings.database_url)
+    print("database is at the latest schema")
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from backend import demo
+
+    cmd_upgrade(settings, args)
+    db, auth = _services(settings)
+    password = demo.demo_password(settings.app.var_dir)
+
+    async def run() -> bool:
+        try:
+            return await demo.load(db, auth, password)
+        finally:
+            await db.dispose()
+
+    loaded = asyncio.run(run())
+    print("demo data loaded" if loaded else "demo data already present")
+    print(demo.banner(settings.app.public_url, password))
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from backend import demo
+    from backend.app import create_app
+
+    url = f"http://{args.host}:{args.port}"
+    creds = demo.credentials_path(settings.app.var_dir)
+    if creds.exists() or os.environ.get("OUTPOST_DEMO_PASSWORD"):
+        print(demo.banner(url, demo.demo_password(settings.app.var_dir)), flush=True)
+    else:
+        print(f"\n  Outpost is running at {url}\n", flush=True)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
+                timeout_graceful_shutdown=5)
+    return 0
+
+
+def cmd_user(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.errors import DomainError
+
+    db, auth = _services(settings)
+
+    async def run() -> Any:
+        try:
+            if args.user_cmd == "create":
+                return await auth.create_user(args.username, _password(args), args.role, args.org_unit,
+                                              args.display_name)
+            if args.user_cmd in ("disable", "enable"):
+                return await auth.set_disabled(args.username, args.user_cmd == "disable")
+            if args.user_cmd == "reset-password":
+                return await auth.reset_password(args.username, _password(args))
+            if args.user_cmd == "move":
+                return await auth.move_user(args.username, args.org_unit, args.role or None)
+            return await auth.list_users()
+        finally:
+            await db.dispose()
+
+    try:
+        result = asyncio.run(run())
+    except DomainError as e:
+        print(f"error: {e.detail}", file=sys.stderr)
+        return 2
+    if args.user_cmd == "list":
+        for u in result:
+            state = "disabled" if u["disabled"] else "active"
+            print(f"{u['username']:<16} {','.join(u['roles']):<24} {u['orgUnit']:<10} {state}")
+    elif args.user_cmd == "create":
+        print(f"created {result['username']} ({', '.join(result['roles'])}) in {result['orgUnit']['code']}")
+    else:
+        print("done")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="outpost", description="Outpost: offline-first field app server.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    serve = sub.add_parser("serve", help="run the web server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(fn=cmd_serve)
+    db = sub.add_parser("db", help="database schema")
+    dbsub = db.add_subparsers(dest="db_cmd", required=True)
+    dbsub.add_parser("upgrade", help="migrate to the latest schema").set_defaults(fn=cmd_upgrade)
+    sub.add_parser("demo", help="load demo data (idempotent) and print the demo logins").set_defaults(fn=cmd_demo)
+    user = sub.add_parser("user", help="manage users")
+    usub = user.add_subparsers(dest="user_cmd", required=True)
+    create = usub.add_parser("create", help="create a user; password from --password-env VAR or stdin")
+    create.add_argument("username")
+    create.add_argument("--role", action="append", required=True, help="repeat for several roles")
+    create.add_argument("--org-unit", required=True, help="org unit code, e.g. GZ")
+    create.add_argument("--display-name")
+    create.add_argument("--password-env", metavar="VAR")
+    for name in ("disable", "enable"):
+        usub.add_parser(name, help=f"{name} a user").add_argument("username")
+    reset = usub.add_parser("reset-password", help="set a new password (from --password-env VAR or stdin)")
+    reset.add_argument("username")
+    reset.add_argument("--password-env", metavar="VAR")
+    move = usub.add_parser("move", help="move a user to another org unit or change roles")
+    move.add_argument("username")
+    move.add_argument("--org-unit")
+    move.add_argument("--role", action="append")
+    usub.add_parser("list", help="list users")
+    user.set_defaults(fn=cmd_user)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings()
+    return int(args.fn(settings, args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,90 @@
+"""Engine and session setup for SQLite (aiosqlite, WAL) and PostgreSQL (asyncpg).
+
+Writes run in ``write()``: on SQLite the transaction starts with ``BEGIN IMMEDIATE`` (writers queue on
+the busy timeout instead of failing half-way), using SQLAlchemy's documented pysqlite workaround so
+savepoints work. Reads run in ``read()``: on PostgreSQL a REPEATABLE READ snapshot, so a pull sees the
+change counter and the rows at one instant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
+
+
+class Database:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10, busy_timeout_ms: int = 15_000):
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000, "check_same_thread": False}
+            if ":memory:" in url or url.endswith("sqlite+aiosqlite://"):
+                raise ValueError("use an SQLite file: an in-memory database is not shared between connections")
+        else:
+            kwargs["pool_size"] = pool_size
+            kwargs["max_overflow"] = pool_size
+            kwargs["pool_pre_ping"] = True
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if self.is_sqlite:
+            self._setup_sqlite(busy_timeout_ms)
+        self._write_engine = self.engine.execution_options(outpost_write=True)
+        self._read_engine = (
+            self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="REPEATABLE READ")
+        )
+
+    def _setup_sqlite(self, busy_timeout_ms: int) -> None:
+        sync_engine = self.engine.sync_engine
+
+        @event.listens_for(sync_engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            # Let us emit BEGIN ourselves (pysqlite's own transaction handling breaks SAVEPOINT).
+            dbapi_connection.isolation_level = None
+            cur = dbapi_connection.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            cur.close()
+
+        @event.listens_for(sync_engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            write = conn.get_execution_options().get("outpost_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction: committed when the block ends, rolled back on an exception."""
+        async with AsyncSession(self._write_engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with AsyncSession(self._read_engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure worth retrying: SQLite busy/locked, PostgreSQL serialization failure or deadlock."""
+    if isinstance(exc, OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
+        return True
+    if isinstance(exc, DBAPIError):
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        if code in {"40001", "40P01", "55P03"}:
+            return True
+        text = str(exc)
+        if "SerializationError" in text or "DeadlockDetected" in text or "could not serialize" in text:
+            return True
+    return False
+
+
+__all__ = ["Database", "NullPool", "is_transient"]

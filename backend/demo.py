@@ -1,0 +1,131 @@
+"""Demo data: an org tree, one user per role, ~300 customers with contacts. Idempotent."""
+
+from __future__ import annotations
+
+import os
+import random
+import secrets
+import uuid
+from pathlib import Path
+
+from sqlalchemy import select
+
+from backend.auth.models import User
+from backend.auth.scope import Actor
+from backend.auth.services import AuthService
+from backend.db.engine import Database
+from backend.domain.customers import services as customers
+from backend.domain.org.models import OrgUnit
+from backend.sync.changes import write_tx
+from sync_protocol import mutations as m
+from sync_protocol.hlc import Hlc
+
+ORG = [  # code, name, level, parent
+    ("HQ", "总部 Headquarters", "hq", None),
+    ("GD", "广东省分公司 Guangdong", "province", "HQ"),
+    ("GZ", "广州市分公司 Guangzhou", "city", "GD"),
+    ("SZ", "深圳市分公司 Shenzhen", "city", "GD"),
+    ("GZ-TH", "天河区 Tianhe", "district", "GZ"),
+    ("GZ-YX", "越秀区 Yuexiu", "district", "GZ"),
+    ("SZ-NS", "南山区 Nanshan", "district", "SZ"),
+    ("SZ-FT", "福田区 Futian", "district", "SZ"),
+]
+
+USERS = [  # username, display name, roles, org code
+    ("admin", "系统管理员 Admin", ["admin"], "HQ"),
+    ("manager", "王主管 Manager Wang", ["manager"], "GZ"),
+    ("rep1", "李经理 Rep Li", ["rep"], "GZ-TH"),
+    ("rep2", "张经理 Rep Zhang", ["rep"], "GZ-YX"),
+    ("stocktaker", "陈盘点 Stocktaker Chen", ["stocktaker"], "GZ"),
+    ("care", "刘服务 Care Liu", ["care"], "GZ-TH"),
+    ("auditor", "赵审计 Auditor Zhao", ["auditor"], "GZ"),
+]
+
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚"
+_COMPANY = ["科技", "物流", "酒店", "贸易", "制造", "医药", "教育", "地产", "餐饮", "通信"]
+_SUFFIX = ["有限公司", "集团", "股份有限公司"]
+_TITLES = ["总经理", "采购经理", "IT主管", "财务总监", "行政经理", "Director", "CTO"]
+_STREETS = ["天河路", "中山大道", "环市东路", "体育西路", "珠江新城花城大道", "黄埔大道"]
+
+
+def credentials_path(var_dir: Path) -> Path:
+    return var_dir / "demo-credentials"
+
+
+def demo_password(var_dir: Path) -> str:
+    """OUTPOST_DEMO_PASSWORD when set, else generated once and kept in var/demo-credentials (0600)."""
+    env = os.environ.get("OUTPOST_DEMO_PASSWORD")
+    if env:
+        return env
+    path = credentials_path(var_dir)
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    password = secrets.token_urlsafe(9)
+    path.write_text(password + "\n")
+    path.chmod(0o600)
+    return password
+
+
+def banner(url: str, password: str) -> str:
+    users = ", ".join(u[0] for u in USERS)
+    return (f"\n  Outpost is running at {url}\n"
+            f"  Demo logins: {users}\n"
+            f"  Password for every demo login: {password}\n")
+
+
+async def load(db: Database, auth: AuthService, password: str, *, customers_count: int = 300,
+               seed: int = 7) -> bool:
+    """Load the demo data. Returns False when it was already there."""
+    async with db.read() as s:
+        if (await s.execute(select(User).where(User.username == "admin"))).scalar_one_or_none():
+            return False
+    async with db.write() as s:
+        ids: dict[str, OrgUnit] = {}
+        for code, name, level, parent in ORG:
+            p = ids[parent] if parent else None
+            unit = OrgUnit(code=code, name=name, level=level, parent_id=p.id if p else None,
+                           path=(p.path if p else "/") + code + "/")
+            s.add(unit)
+            ids[code] = unit
+    for username, display, roles, org in USERS:
+        await auth.create_user(username, password, roles, org, display)
+    async with db.read() as s:
+        users = {u.username: u for u in (await s.execute(select(User))).scalars()}
+        units = {u.code: u for u in (await s.execute(select(OrgUnit))).scalars()}
+    admin = users["admin"]
+    actor = Actor(user_id=admin.id, username="admin", roles=frozenset({"admin"}), org_unit_id=admin.org_unit_id,
+                  org_path=units["HQ"].path, device_id=None)
+    rng = random.Random(seed)
+    plan = []
+    for i in range(customers_count):
+        if i % 15 == 14:
+            plan.append(("guest", None, "GZ-TH"))
+        elif i % 2 == 0:
+            plan.append((rng.choice(["enterprise", "enterprise", "individual", "partner"]), "rep1", "GZ-TH"))
+        else:
+            plan.append((rng.choice(["enterprise", "enterprise", "individual", "partner"]), "rep2", "GZ-YX"))
+    async with write_tx(db, actor, "demo") as tx:
+        tx.hlc = str(Hlc(0, 0, "demo"))
+        for i, (kind, rep, org) in enumerate(plan):
+            cid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            person = rng.choice(_SURNAMES) + rng.choice(_GIVEN) + rng.choice(_GIVEN)
+            if kind in ("enterprise", "partner"):
+                name = f"{rng.choice(['广州', '羊城', '南方', '珠江', '华南'])}{rng.choice(_COMPANY)}{rng.choice(_SUFFIX)}"
+                name = f"{name} {i + 1:03d}"
+            else:
+                name = person
+            await customers.create_customer(tx, m.CustomerCreate(
+                id=cid, name=name, kind=kind, status=rng.choice(["potential", "active", "active", "at_risk"]),
+                tier=rng.choice(["A", "B", "B", "C", "C", "C"]), phone=f"13{rng.randint(100000000, 999999999)}",
+                address=f"广州市{rng.choice(_STREETS)}{rng.randint(1, 999)}号", org_unit_id=units[org].id,
+                assigned_rep_id=users[rep].id if rep else None, tags=rng.sample(["VIP", "5G", "宽带", "专线", "IDC"], 2),
+            ))
+            for _ in range(rng.randint(1, 3) if kind != "guest" else 0):
+                await customers.create_contact(tx, m.ContactCreate(
+                    id=str(uuid.UUID(int=rng.getrandbits(128), version=4)), customer_id=cid,
+                    name=rng.choice(_SURNAMES) + rng.choice(_GIVEN), title=rng.choice(_TITLES),
+                    phone=f"139{rng.randint(10000000, 99999999)}",
+                ))
+    return True

@@ -1,0 +1,40 @@
+"""The service container and request dependencies (who is calling)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar import Request
+from litestar.channels import ChannelsPlugin
+from litestar.datastructures import State
+
+from backend.auth.scope import Actor
+from backend.auth.services import AuthService
+from backend.db.engine import Database
+from backend.errors import NotAuthenticated
+from backend.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    auth: AuthService
+    channels: ChannelsPlugin
+
+    async def poke(self, version: int, users: set[str], paths: set[str]) -> None:
+        """Tell connected devices that rows they may see changed (after commit)."""
+        self.channels.publish({"v": version, "users": sorted(users), "paths": sorted(paths)}, channels=["pokes"])
+
+
+def services(state: State) -> Services:
+    return state.services  # type: ignore[no-any-return]
+
+
+async def current_actor(request: Request, state: State) -> Actor:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise NotAuthenticated("Log in first: send Authorization: Bearer <access token>.")
+    actor = await state.services.auth.actor_for_token(token.strip())
+    return actor

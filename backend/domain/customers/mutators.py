@@ -1,0 +1,41 @@
+"""Sync mutations of the customers context and its pulled entities (customer, contact, conflict)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from backend.auth.scope import CustomerScope
+from backend.domain.customers import services
+from backend.domain.customers.models import Contact, Customer
+from backend.domain.org.models import OrgUnit
+from backend.sync.models import Conflict
+from backend.sync.registry import EntityView, register_mutator, register_view
+from sync_protocol import mutations as m
+
+register_mutator("customer.create", m.CustomerCreate, services.create_customer)
+register_mutator("customer.update", m.CustomerUpdate, services.update_customer)
+register_mutator("contact.create", m.ContactCreate, services.create_contact)
+register_mutator("contact.update", m.ContactUpdate, services.update_contact)
+
+_customer = Customer.__table__
+_contact = Contact.__table__
+_conflict = Conflict.__table__
+
+
+def _customers(scope: CustomerScope):
+    return select(_customer).join(OrgUnit, OrgUnit.id == _customer.c.org_unit_id).where(scope.clause())
+
+
+def _contacts(scope: CustomerScope):
+    return (select(_contact).join(Customer, Customer.id == _contact.c.customer_id)
+            .join(OrgUnit, OrgUnit.id == Customer.org_unit_id).where(scope.clause()))
+
+
+def _conflicts(scope: CustomerScope):
+    return (select(_conflict).join(Customer, Customer.id == _conflict.c.customer_id)
+            .join(OrgUnit, OrgUnit.id == Customer.org_unit_id).where(scope.clause()))
+
+
+register_view(EntityView("customer", _customers, _customer.c.id, services.customer_value))
+register_view(EntityView("contact", _contacts, _contact.c.id, services.contact_value))
+register_view(EntityView("conflict", _conflicts, _conflict.c.id, services.conflict_value))

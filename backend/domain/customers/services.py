@@ -1,0 +1,297 @@
+"""Customer and contact rules. The same code serves REST requests and synced mutations."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import phonenumbers
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.models import User
+from backend.auth.scope import Actor
+from backend.db.base import new_id, utcnow
+from backend.domain.customers.models import Contact, Customer, CustomerAssignment
+from backend.domain.org.models import OrgUnit
+from backend.domain.org.services import org_path
+from backend.errors import Conflict, NotFound, OutOfScope, PermissionDenied, ValidationFailed
+from backend.sync.changes import WriteTx
+from backend.sync.conflicts import merge, stamp
+from backend.sync.models import Conflict as ConflictRow
+from sync_protocol import mutations as m
+
+CUSTOMER_FIELDS = ("name", "kind", "status", "tier", "phone", "address", "tags")
+CONTACT_FIELDS = ("name", "title", "phone", "birthday")
+
+
+# ---------------------------------------------------------------- wire shapes
+
+def customer_value(c: Any) -> dict[str, Any]:
+    return {
+        "id": c.id, "name": c.name, "kind": c.kind, "status": c.status, "tier": c.tier,
+        "phone": c.phone, "address": c.address, "orgUnitId": c.org_unit_id,
+        "assignedRepId": c.assigned_rep_id, "tags": list(c.tags or []), "version": c.version,
+        "createdAt": c.created_at.isoformat(), "updatedAt": c.updated_at.isoformat(),
+    }
+
+
+def contact_value(c: Any) -> dict[str, Any]:
+    return {
+        "id": c.id, "customerId": c.customer_id, "name": c.name, "title": c.title, "phone": c.phone,
+        "birthday": c.birthday.isoformat() if c.birthday else None, "version": c.version,
+        "createdAt": c.created_at.isoformat(), "updatedAt": c.updated_at.isoformat(),
+    }
+
+
+def conflict_value(c: Any) -> dict[str, Any]:
+    return {
+        "id": c.id, "entity": c.entity, "entityId": c.entity_id, "customerId": c.customer_id,
+        "field": c.field, "keptValue": c.kept_value, "lostValue": c.lost_value, "keptHlc": c.kept_hlc,
+        "lostHlc": c.lost_hlc, "keptBy": c.kept_by, "lostBy": c.lost_by, "lostDeviceId": c.lost_device_id,
+        "createdAt": c.created_at.isoformat(), "version": c.version,
+    }
+
+
+# ---------------------------------------------------------------- validation
+
+def check_phone(phone: str | None) -> None:
+    if phone is None:
+        return
+    try:
+        parsed = phonenumbers.parse(phone, "CN")
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is None or not phonenumbers.is_possible_number(parsed):
+        raise ValidationFailed(f"{phone} is not a valid phone number.", code="invalid-phone",
+                               params={"phone": phone})
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+# ---------------------------------------------------------------- reads
+
+def scoped_customers(actor: Actor, *, write: bool = False) -> Select:
+    scope = actor.write_scope if write else actor.read_scope
+    return select(Customer).join(OrgUnit, OrgUnit.id == Customer.org_unit_id).where(scope.clause())
+
+
+async def get_customer(session: AsyncSession, actor: Actor, customer_id: str, *, write: bool = False) -> Customer:
+    row = (await session.execute(scoped_customers(actor, write=write).where(Customer.id == customer_id))
+           ).scalar_one_or_none()
+    if row is None:
+        if write and (await session.execute(scoped_customers(actor).where(Customer.id == customer_id))
+                      ).scalar_one_or_none():
+            raise OutOfScope("You may read this customer but not change it.", params={"entity": "customer"})
+        raise NotFound("The customer does not exist or is not yours.", params={"entity": "customer"})
+    return row
+
+
+async def list_customers(session: AsyncSession, actor: Actor, *, q: str | None, limit: int, offset: int
+                         ) -> tuple[list[dict[str, Any]], int]:
+    query = scoped_customers(actor)
+    if q:
+        like = f"%{q}%"
+        query = query.where(or_(Customer.name.ilike(like), Customer.phone.ilike(like)))
+    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    rows = (await session.execute(query.order_by(Customer.name, Customer.id).limit(limit).offset(offset))
+            ).scalars()
+    return [customer_value(c) for c in rows], int(total)
+
+
+async def list_contacts(session: AsyncSession, actor: Actor, customer_id: str) -> list[dict[str, Any]]:
+    await get_customer(session, actor, customer_id)
+    rows = (await session.execute(select(Contact).where(Contact.customer_id == customer_id)
+                                  .order_by(Contact.name, Contact.id))).scalars()
+    return [contact_value(c) for c in rows]
+
+
+async def assignment_history(session: AsyncSession, actor: Actor, customer_id: str) -> list[dict[str, Any]]:
+    await get_customer(session, actor, customer_id)
+    rows = (await session.execute(select(CustomerAssignment).where(CustomerAssignment.customer_id == customer_id)
+                                  .order_by(CustomerAssignment.id))).scalars()
+    return [{"action": a.action, "fromUserId": a.from_user_id, "toUserId": a.to_user_id,
+             "byUserId": a.by_user_id, "reason": a.reason, "at": a.at.isoformat()} for a in rows]
+
+
+# ---------------------------------------------------------------- writes
+
+async def _rep(session: AsyncSession, user_id: str) -> User:
+    user = await session.get(User, user_id)
+    if user is None or "rep" not in (user.roles or []) or user.disabled_at is not None:
+        raise ValidationFailed("The assigned account manager must be an active user with the rep role.",
+                               code="invalid-rep", params={"userId": user_id})
+    return user
+
+
+async def create_customer(tx: WriteTx, args: m.CustomerCreate) -> dict[str, Any]:
+    actor, s = tx.actor, tx.session
+    org_unit_id = args.org_unit_id or actor.org_unit_id
+    path = await org_path(s, org_unit_id)
+    rep_id = args.assigned_rep_id
+    if rep_id is None and actor.has("rep") and not actor.has("admin", "manager"):
+        rep_id = actor.user_id
+    if rep_id is not None:
+        await _rep(s, rep_id)
+    if not actor.write_scope.contains(assigned_rep_id=rep_id, org_path=path, kind=args.kind):
+        raise OutOfScope("You may not create a customer there.", params={"entity": "customer"})
+    check_phone(args.phone)
+    if await s.get(Customer, args.id) is not None:
+        raise Conflict("A customer with this id already exists.", code="already-exists",
+                       params={"entity": "customer"})
+    now = utcnow()
+    row = Customer(
+        id=args.id, name=args.name, kind=args.kind, status=args.status, tier=args.tier, phone=args.phone,
+        address=args.address, org_unit_id=org_unit_id, assigned_rep_id=rep_id, tags=args.tags,
+        version=tx.version, created_at=now, updated_at=now, created_by=actor.user_id,
+        updated_by=actor.user_id, field_meta={"*": stamp(tx.version, tx.hlc, actor.user_id, actor.device_id)},
+    )
+    s.add(row)
+    if rep_id:
+        s.add(CustomerAssignment(customer_id=row.id, action="assign", to_user_id=rep_id,
+                                 by_user_id=actor.user_id, version=tx.version, at=now))
+    await s.flush()
+    tx.changed("customer", row.id, None, (rep_id, path))
+    tx.audit("customer", row.id, "create",
+             {f: [None, _jsonable(getattr(row, f))] for f in (*CUSTOMER_FIELDS, "org_unit_id", "assigned_rep_id")})
+    return customer_value(row)
+
+
+async def customer_audience(session: AsyncSession, customer_id: str) -> tuple[str | None, str | None]:
+    row = (await session.execute(
+        select(Customer.assigned_rep_id, OrgUnit.path).join(OrgUnit, OrgUnit.id == Customer.org_unit_id)
+        .where(Customer.id == customer_id))).one_or_none()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def _changes(args: Any, not_nullable: frozenset[str], fields: tuple[str, ...]) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for name in args.model_fields_set:
+        if name in ("id", "base"):
+            continue
+        value = getattr(args, name)
+        if value is None and name in not_nullable:
+            raise ValidationFailed(f"{name} cannot be cleared.", code="bad-args",
+                                   params={"errors": f"{name}: required"})
+        if name in fields:
+            changes[name] = value
+    return changes
+
+
+async def update_customer(tx: WriteTx, args: m.CustomerUpdate) -> dict[str, Any]:
+    actor = tx.actor
+    row = await get_customer(tx.session, actor, args.id, write=True)
+    changes = _changes(args, m.NOT_NULLABLE["customer.update"], CUSTOMER_FIELDS)
+    if "phone" in changes:
+        check_phone(changes["phone"])
+    path = await org_path(tx.session, row.org_unit_id)
+    if "kind" in changes and not actor.write_scope.contains(
+            assigned_rep_id=row.assigned_rep_id, org_path=path, kind=changes["kind"]):
+        raise OutOfScope("This change would move the customer out of what you may edit.",
+                         params={"entity": "customer"})
+    current = {f: getattr(row, f) for f in CUSTOMER_FIELDS}
+    result = merge(current, row.field_meta or {}, changes, base=args.base, hlc=tx.hlc or "",
+                   version=tx.version, user_id=actor.user_id, device_id=actor.device_id)
+    await _apply_merge(tx, "customer", row, row.id, result, (row.assigned_rep_id, path))
+    return customer_value(row)
+
+
+async def _apply_merge(tx: WriteTx, entity: str, row: Any, customer_id: str, result: Any,
+                       audience: tuple[str | None, str | None]) -> None:
+    if result.updates:
+        old = {f: _jsonable(getattr(row, f)) for f in result.updates}
+        for f, v in result.updates.items():
+            setattr(row, f, v)
+        row.field_meta = result.meta
+        row.version = tx.version
+        row.updated_at = utcnow()
+        row.updated_by = tx.actor.user_id
+        tx.changed(entity, row.id, audience, audience)
+        tx.audit(entity, row.id, "update", {f: [old[f], _jsonable(v)] for f, v in result.updates.items()})
+    for c in result.conflicts:
+        cid = new_id()
+        tx.session.add(ConflictRow(
+            id=cid, entity=entity, entity_id=row.id, customer_id=customer_id, field=c.field,
+            kept_value=_jsonable(c.kept_value), lost_value=_jsonable(c.lost_value), kept_hlc=c.kept_hlc,
+            lost_hlc=c.lost_hlc, kept_by=c.kept_by, lost_by=c.lost_by, lost_device_id=c.lost_device_id,
+            version=tx.version,
+        ))
+        tx.changed("conflict", cid, audience, audience)
+        tx.audit(entity, row.id, "conflict", {c.field: {"kept": _jsonable(c.kept_value),
+                                                        "lost": _jsonable(c.lost_value)}})
+    await tx.session.flush()
+
+
+async def create_contact(tx: WriteTx, args: m.ContactCreate) -> dict[str, Any]:
+    customer = await get_customer(tx.session, tx.actor, args.customer_id, write=True)
+    check_phone(args.phone)
+    if await tx.session.get(Contact, args.id) is not None:
+        raise Conflict("A contact with this id already exists.", code="already-exists",
+                       params={"entity": "contact"})
+    now = utcnow()
+    row = Contact(id=args.id, customer_id=customer.id, name=args.name, title=args.title, phone=args.phone,
+                  birthday=args.birthday, version=tx.version, created_at=now, updated_at=now,
+                  created_by=tx.actor.user_id, updated_by=tx.actor.user_id,
+                  field_meta={"*": stamp(tx.version, tx.hlc, tx.actor.user_id, tx.actor.device_id)})
+    tx.session.add(row)
+    await tx.session.flush()
+    aud = (customer.assigned_rep_id, await org_path(tx.session, customer.org_unit_id))
+    tx.changed("contact", row.id, None, aud)
+    tx.audit("contact", row.id, "create", {f: [None, _jsonable(getattr(row, f))] for f in CONTACT_FIELDS})
+    return contact_value(row)
+
+
+async def update_contact(tx: WriteTx, args: m.ContactUpdate) -> dict[str, Any]:
+    row = await tx.session.get(Contact, args.id)
+    if row is None:
+        raise NotFound("The contact does not exist or is not yours.", params={"entity": "contact"})
+    customer = await get_customer(tx.session, tx.actor, row.customer_id, write=True)
+    changes = _changes(args, m.NOT_NULLABLE["contact.update"], CONTACT_FIELDS)
+    if "phone" in changes:
+        check_phone(changes["phone"])
+    current = {f: getattr(row, f) for f in CONTACT_FIELDS}
+    result = merge(current, row.field_meta or {}, changes, base=args.base, hlc=tx.hlc or "",
+                   version=tx.version, user_id=tx.actor.user_id, device_id=tx.actor.device_id)
+    aud = (customer.assigned_rep_id, await org_path(tx.session, customer.org_unit_id))
+    await _apply_merge(tx, "contact", row, customer.id, result, aud)
+    return contact_value(row)
+
+
+async def reassign(tx: WriteTx, customer_id: str, to_user_id: str | None, reason: str | None) -> dict[str, Any]:
+    """Assign, reassign or reclaim (``to_user_id`` None) a customer — managers within their subtree."""
+    actor = tx.actor
+    if not actor.has("admin", "manager"):
+        raise PermissionDenied("Only a manager or an admin may reassign customers.")
+    row = await get_customer(tx.session, actor, customer_id, write=True)
+    path = await org_path(tx.session, row.org_unit_id)
+    if to_user_id is not None:
+        rep = await _rep(tx.session, to_user_id)
+        rep_path = await org_path(tx.session, rep.org_unit_id)
+        if not actor.sees_org(rep_path):
+            raise OutOfScope("That account manager is outside your org unit.", params={"entity": "user"})
+    if to_user_id == row.assigned_rep_id:
+        return customer_value(row)
+    action = "reclaim" if to_user_id is None else ("assign" if row.assigned_rep_id is None else "reassign")
+    old_rep = row.assigned_rep_id
+    row.assigned_rep_id = to_user_id
+    row.version = tx.version
+    row.updated_at = utcnow()
+    row.updated_by = actor.user_id
+    meta = dict(row.field_meta or {})
+    meta["assigned_rep_id"] = stamp(tx.version, tx.hlc, actor.user_id, actor.device_id)
+    row.field_meta = meta
+    tx.session.add(CustomerAssignment(customer_id=row.id, action=action, from_user_id=old_rep,
+                                      to_user_id=to_user_id, by_user_id=actor.user_id, reason=reason,
+                                      version=tx.version))
+    await tx.session.flush()
+    tx.changed("customer", row.id, (old_rep, path), (to_user_id, path))
+    # The customer's contacts and conflict entries follow it in and out of scopes.
+    for cid in (await tx.session.execute(select(Contact.id).where(Contact.customer_id == row.id))).scalars():
+        tx.changed("contact", cid, (old_rep, path), (to_user_id, path))
+    for cid in (await tx.session.execute(select(ConflictRow.id).where(ConflictRow.customer_id == row.id))
+                ).scalars():
+        tx.changed("conflict", cid, (old_rep, path), (to_user_id, path))
+    tx.audit("customer", row.id, action, {"assigned_rep_id": [old_rep, to_user_id], "reason": reason})
+    return customer_value(row)

@@ -1,0 +1,117 @@
+"""HTTP side of the sync protocol: push, pull, SSE pokes (wire contract v1, ARCHITECTURE.md §3)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import Parameter
+from litestar.response import ServerSentEvent
+from litestar.types import SSEData
+
+from backend.auth.scope import Actor
+from backend.deps import Services
+from backend.errors import DomainError, Unavailable, UpdateRequired, ValidationFailed
+from backend.sync import pull as pull_mod
+from backend.sync import push as push_mod
+from sync_protocol.envelopes import (
+    MIN_SCHEMA_VERSION,
+    PROTOCOL_VERSION,
+    SCHEMA_VERSION,
+    PullRequest,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+)
+
+FAULT_HEADER = "x-outpost-test-fault"
+
+
+async def check_envelope_versions(request: Request) -> None:
+    """Refuse unknown protocol or schema versions with a typed answer before reading the rest."""
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed("The body is not valid JSON.", code="bad-request") from None
+    if not isinstance(body, dict):
+        raise ValidationFailed("The body must be a JSON object.", code="bad-request")
+    pv, sv = body.get("protocolVersion"), body.get("schemaVersion")
+    if pv != PROTOCOL_VERSION:
+        raise DomainError(f"Protocol version {pv!r} is not supported; this server speaks {PROTOCOL_VERSION}.",
+                          code="unsupported-protocol-version", supported=[PROTOCOL_VERSION])
+    if isinstance(sv, int) and not isinstance(sv, bool):
+        if sv < MIN_SCHEMA_VERSION:
+            raise UpdateRequired(f"This app version (schema {sv}) is too old; update the app.",
+                                 minSchemaVersion=MIN_SCHEMA_VERSION, schemaVersion=SCHEMA_VERSION)
+        if sv > SCHEMA_VERSION:
+            raise DomainError(f"Schema version {sv} is newer than this server's ({SCHEMA_VERSION}).",
+                              code="unsupported-schema-version", schemaVersion=SCHEMA_VERSION)
+
+
+class SyncController(Controller):
+    path = "/api/sync"
+    tags = ["sync"]
+
+    @post("/push", status_code=200, before_request=check_envelope_versions)
+    async def push(self, data: PushRequest, actor: Actor, services: Services, request: Request) -> PushResponse:
+        last = await push_mod.push(services.db, actor, data, retries=services.settings.sync.max_push_retries,
+                                   poke=services.poke)
+        _fault(request, services, "after-commit")
+        return PushResponse(ok=True, last_mutation_id=last)
+
+    @post("/pull", status_code=200, before_request=check_envelope_versions)
+    async def pull(self, data: PullRequest, actor: Actor, services: Services, request: Request) -> PullResponse:
+        result = await pull_mod.pull(services.db, actor, data, page_size=services.settings.sync.pull_page_size)
+        _fault(request, services, "before-reply")
+        return result  # type: ignore[return-value]  # a plain dict in PullResponse's shape (fast path)
+
+    @post("/ticket", status_code=200)
+    async def ticket(self, actor: Actor, services: Services) -> dict[str, Any]:
+        """A one-time ticket for the event stream (EventSource cannot send an Authorization header)."""
+        return await services.auth.sse_ticket(actor)
+
+    @get("/events", exclude_from_auth=True)
+    async def events(self, services: Services,
+                     ticket: Annotated[str, Parameter(min_length=1, max_length=200)]) -> ServerSentEvent:
+        actor = await services.auth.redeem_ticket(ticket)
+        return ServerSentEvent(_pokes(services, actor))
+
+
+async def _pokes(services: Services, actor: Actor) -> AsyncIterator[SSEData]:
+    scope = actor.read_scope
+    keepalive = services.settings.sync.poll_seconds
+    yield {"event": "hello", "data": json.dumps({"userId": actor.user_id})}
+    async with services.channels.start_subscription(["pokes"]) as subscriber:
+        events = subscriber.iter_events()
+        while True:
+            try:
+                raw = await asyncio.wait_for(events.__anext__(), timeout=keepalive)
+            except TimeoutError:
+                yield {"comment": "keep-alive"}
+                continue
+            except StopAsyncIteration:
+                return
+            msg = json.loads(raw)
+            users, paths = msg.get("users", []), msg.get("paths", [])
+            if (scope.everything or any(u in scope.assigned_to for u in users)
+                    or any(p.startswith(t) for p in paths for t in scope.subtrees)
+                    or any(p in scope.guest_units for p in paths)):
+                yield {"event": "poke", "data": json.dumps({"version": msg.get("v")})}
+
+
+def _fault(request: Request, services: Services, point: str) -> None:
+    """Test-only: lose the reply after the server committed (``drop``) or kill the process (``crash``)."""
+    if not services.settings.app.test_fault_hooks:
+        return
+    fault = request.headers.get(FAULT_HEADER, "")
+    if fault == f"crash-{point}":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if fault == f"drop-{point}":
+        raise Unavailable("Test fault: the reply was lost after the commit.", code="test-fault-reply-lost")
+
+

@@ -1,0 +1,178 @@
+"""Pull: the rows in the user's scope that changed since the client's cookie (invariants 4, 5, 7, 8).
+
+Cookie states (opaque to the client, base64url JSON):
+
+- ``{"m": "full", ...}`` a first sync in pages: every entity in scope ordered by id, resumable from
+  the last id sent; it ends at the snapshot version ``v`` read when it started.
+- ``{"m": "inc", "v": V}`` up to date at version V; an incremental pull reads change-log entries after
+  V whose audience meets the scope (cost ∝ changes) and sends each row's current state or its removal.
+
+A pull runs in one snapshot (REPEATABLE READ on PostgreSQL; a read transaction on SQLite), so the
+change counter, the rows and ``lastMutationIds`` agree. Versions commit in order (changes.py), so
+every entry ≤ V is visible and nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.scope import Actor
+from backend.db.engine import Database
+from backend.errors import Conflict
+from backend.sync.changes import current_version
+from backend.sync.models import ChangeLog, Rejection, SyncClient
+from backend.sync.push import check_client
+from backend.sync.registry import VIEWS
+from sync_protocol.envelopes import PullRequest
+
+ENTITY_ORDER = ("customer", "contact", "conflict")
+
+
+class ResetRequired(Conflict):
+    code = "reset-required"
+    title = "Full resync required"
+
+
+def encode_cookie(state: dict[str, Any]) -> str:
+    raw = json.dumps(state, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cookie(cookie: str) -> dict[str, Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cookie + "=" * (-len(cookie) % 4))
+        state = json.loads(raw)
+        if not isinstance(state, dict) or state.get("m") not in ("full", "inc") or not isinstance(state.get("v"), int):
+            raise ValueError
+        return state
+    except ValueError:
+        raise ResetRequired("The sync cookie is not one this server issued; pull again from the start.") from None
+
+
+async def pull(db: Database, actor: Actor, req: PullRequest, *, page_size: int) -> dict[str, Any]:
+    check_client(actor, req.client_id)
+    async with db.read() as s:
+        version, min_version = await current_version(s)
+        state = decode_cookie(req.cookie) if req.cookie else None
+        if state is not None:
+            if state["v"] > version or (state["m"] == "inc" and state["v"] < min_version):
+                raise ResetRequired("The server no longer knows this sync point (restored or compacted); "
+                                    "pull again from the start.")
+            if state.get("e") != actor.scope_epoch:
+                state = None  # what this user may see changed: start over with a clear
+        if state is None or state["m"] == "full":
+            return await _full(s, actor, req.client_id, state, version, page_size)
+        return await _incremental(s, actor, req.client_id, state, version, page_size)
+
+
+async def _lmid(s: AsyncSession, client_id: str) -> int:
+    value = (await s.execute(select(SyncClient.last_mutation_id).where(SyncClient.client_id == client_id))
+             ).scalar_one_or_none()
+    return int(value or 0)
+
+
+async def _rejections(s: AsyncSession, client_id: str, after: int, upto: int) -> list[dict[str, Any]]:
+    rows = (await s.execute(
+        select(Rejection).where(Rejection.client_id == client_id, Rejection.version > after,
+                                Rejection.version <= upto).order_by(Rejection.mutation_id))).scalars()
+    return [{"clientId": r.client_id, "mutationId": r.mutation_id, "code": r.code, "message": r.message,
+             "params": r.params or {}} for r in rows]
+
+
+async def _full(s: AsyncSession, actor: Actor, client_id: str, state: dict[str, Any] | None, version: int,
+                page_size: int) -> dict[str, Any]:
+    scope = actor.read_scope
+    patch: list[dict[str, Any]] = []
+    if state is None:
+        total = 0
+        for name in ENTITY_ORDER:
+            view = VIEWS[name]
+            total += (await s.execute(select(func.count()).select_from(view.select(scope).subquery()))).scalar_one()
+        state = {"m": "full", "v": version, "e": actor.scope_epoch, "ent": 0, "after": "", "done": 0,
+                 "total": int(total), "lm": await _lmid(s, client_id)}
+        patch.append({"op": "clear"})
+    ent, after, done = state["ent"], state["after"], state["done"]
+    room = page_size
+    while ent < len(ENTITY_ORDER) and room > 0:
+        view = VIEWS[ENTITY_ORDER[ent]]
+        q = view.select(scope).where(view.id_column > after).order_by(view.id_column).limit(room)
+        rows = (await s.execute(q)).all()
+        patch.extend({"op": "put", "entity": view.name, "id": r.id, "value": view.value(r)} for r in rows)
+        done += len(rows)
+        if len(rows) < room:
+            ent, after = ent + 1, ""  # this entity is exhausted
+        else:
+            after = rows[-1].id
+        room -= len(rows)
+    more = ent < len(ENTITY_ORDER)
+    total = max(state["total"], done)
+    if more:
+        cookie = {**state, "ent": ent, "after": after, "done": done, "total": total}
+        rejections: list[dict[str, Any]] = []
+    else:
+        cookie = {"m": "inc", "v": state["v"], "e": actor.scope_epoch}
+        rejections = await _rejections(s, client_id, 0, state["v"])
+    return {
+        "cookie": encode_cookie(cookie),
+        "lastMutationIds": {client_id: state["lm"]},
+        "patch": patch,
+        "rejections": rejections,
+        "more": more,
+        "progress": {"done": done, "total": total if more else done},
+    }
+
+
+async def _incremental(s: AsyncSession, actor: Actor, client_id: str, state: dict[str, Any], version: int,
+                       page_size: int) -> dict[str, Any]:
+    scope = actor.read_scope
+    start = state["v"]
+    target = state.get("to", version)
+    lm = state.get("lm")
+    if lm is None:
+        lm = await _lmid(s, client_id)
+    after_v, after_seq = state.get("av", start), state.get("as", 0)
+    q = (select(ChangeLog.version, ChangeLog.seq, ChangeLog.entity, ChangeLog.entity_id)
+         .where(or_(ChangeLog.version > after_v, and_(ChangeLog.version == after_v, ChangeLog.seq > after_seq)),
+                ChangeLog.version <= target, scope.log_clause())
+         .order_by(ChangeLog.version, ChangeLog.seq).limit(page_size))
+    entries = (await s.execute(q)).all()
+    wanted: dict[str, dict[str, None]] = {}
+    for e in entries:
+        wanted.setdefault(e.entity, {})[e.entity_id] = None
+    patch: list[dict[str, Any]] = []
+    for name in ENTITY_ORDER:
+        ids = list(wanted.get(name, {}))
+        if not ids:
+            continue
+        view = VIEWS[name]
+        found = {}
+        for i in range(0, len(ids), 500):
+            for row in (await s.execute(view.select(scope).where(view.id_column.in_(ids[i:i + 500])))).all():
+                found[row.id] = row
+        for eid in ids:
+            row = found.get(eid)
+            patch.append({"op": "put", "entity": name, "id": eid, "value": view.value(row)} if row is not None
+                         else {"op": "del", "entity": name, "id": eid})
+    more = len(entries) == page_size
+    done = state.get("done", 0) + len(patch)
+    if more:
+        last = entries[-1]
+        cookie = {"m": "inc", "v": start, "e": actor.scope_epoch, "to": target, "lm": lm,
+                  "av": last.version, "as": last.seq, "done": done}
+        rejections: list[dict[str, Any]] = []
+    else:
+        cookie = {"m": "inc", "v": target, "e": actor.scope_epoch}
+        rejections = await _rejections(s, client_id, start, target)
+    return {
+        "cookie": encode_cookie(cookie),
+        "lastMutationIds": {client_id: lm},
+        "patch": patch,
+        "rejections": rejections,
+        "more": more,
+        "progress": {"done": done, "total": done + (page_size if more else 0)},
+    }
