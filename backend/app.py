@@ -15,6 +15,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.pydantic import PydanticPlugin
 from litestar.static_files import create_static_files_router
 from pydantic import BaseModel
 
@@ -23,7 +24,7 @@ from backend.auth.passwords import Passwords
 from backend.auth.services import AuthService
 from backend.auth.tokens import Tokens
 from backend.db.engine import Database
-from backend.deps import Services, current_actor, services
+from backend.deps import CurrentActor, Services, Svc, current_actor, services
 from backend.domain.customers.controllers import ContactController, CustomerController
 from backend.domain.org.services import tree
 from backend.errors import DomainError
@@ -34,9 +35,18 @@ from sync_protocol.envelopes import PROTOCOL_VERSION, SCHEMA_VERSION
 
 log = logging.getLogger("outpost")
 
-STATUS_CODES = {400: "bad-request", 401: "not-authenticated", 403: "forbidden", 404: "not-found",
-                405: "method-not-allowed", 409: "conflict", 413: "payload-too-large", 415: "unsupported-media-type",
-                429: "rate-limited", 503: "busy"}
+STATUS_CODES = {
+    400: "bad-request",
+    401: "not-authenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    429: "rate-limited",
+    503: "busy",
+}
 
 
 class ProblemDetails(BaseModel):
@@ -57,10 +67,22 @@ COMMON_RESPONSES = {
 }
 
 
-def _problem(status: int, code: str, title: str, detail: str, extra: dict[str, Any] | None = None,
-             headers: dict[str, str] | None = None) -> Response[dict[str, Any]]:
-    body = {"type": f"https://outpost.invalid/problems/{code}", "title": title, "status": status,
-            "detail": detail, "error": code, **(extra or {})}
+def _problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    body = {
+        "type": f"https://outpost.invalid/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "error": code,
+        **(extra or {}),
+    }
     return Response(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
@@ -90,28 +112,33 @@ def _unexpected(_: Request, exc: Exception) -> Response[dict[str, Any]]:
 
 
 @get("/api/health", exclude_from_auth=True, tags=["meta"])
-async def health(services: Services) -> dict[str, Any]:
+async def health(services: Svc) -> dict[str, Any]:
     return {"ok": True, "protocolVersion": PROTOCOL_VERSION, "schemaVersion": SCHEMA_VERSION}
 
 
 @get("/api/org-units", tags=["org"])
-async def org_units(actor: Any, services: Services) -> list[dict[str, Any]]:
+async def org_units(actor: CurrentActor, services: Svc) -> list[dict[str, Any]]:
     async with services.db.read() as s:
         return await tree(s, None if actor.has("admin") else actor.org_path)
 
 
 def _declare_common_responses(*handlers: Any) -> None:
     for h in handlers:
-        items = [h] if isinstance(h, HTTPRouteHandler) else [
-            v for v in vars(h).values() if isinstance(v, HTTPRouteHandler)]
+        items = (
+            [h] if isinstance(h, HTTPRouteHandler) else [v for v in vars(h).values() if isinstance(v, HTTPRouteHandler)]
+        )
         for item in items:
             item.responses = {**COMMON_RESPONSES, **(item.responses or {})}
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Litestar:
     settings = settings or Settings()
-    db = db or Database(settings.database_url, echo=settings.db.echo, pool_size=settings.db.pool_size,
-                        busy_timeout_ms=settings.db.sqlite_busy_timeout_ms)
+    db = db or Database(
+        settings.database_url,
+        echo=settings.db.echo,
+        pool_size=settings.db.pool_size,
+        busy_timeout_ms=settings.db.sqlite_busy_timeout_ms,
+    )
     load_all()
     if settings.redis.url:
         from litestar.channels.backends.redis import RedisChannelsPubSubBackend
@@ -120,11 +147,16 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         backend: Any = RedisChannelsPubSubBackend(redis=Redis.from_url(settings.redis.url))
     else:
         backend = MemoryChannelsBackend()
-    channels = ChannelsPlugin(backend=backend, channels=["pokes"], subscriber_max_backlog=100,
-                              subscriber_backlog_strategy="dropleft")
+    channels = ChannelsPlugin(
+        backend=backend, channels=["pokes"], subscriber_max_backlog=100, subscriber_backlog_strategy="dropleft"
+    )
     a = settings.auth
-    container = Services(settings=settings, db=db, channels=channels,
-                         auth=AuthService(db, a, Passwords(a), Tokens(a.jwt_secret, a.access_token_minutes)))
+    container = Services(
+        settings=settings,
+        db=db,
+        channels=channels,
+        auth=AuthService(db, a, Passwords(a), Tokens(a.jwt_secret, a.access_token_minutes)),
+    )
 
     async def on_startup(app: Litestar) -> None:
         app.state.services = container
@@ -132,27 +164,36 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     async def on_shutdown(_: Litestar) -> None:
         await db.dispose()
 
-    route_handlers: list[Any] = [AuthController, CustomerController, ContactController, SyncController,
-                                 health, org_units]
+    route_handlers: list[Any] = [
+        AuthController,
+        CustomerController,
+        ContactController,
+        SyncController,
+        health,
+        org_units,
+    ]
     _declare_common_responses(*route_handlers)
     static_dir = ROOT / "pwa" / "dist"
     if Path(static_dir).is_dir():
-        route_handlers.append(create_static_files_router(path="/", directories=[static_dir], html_mode=True,
-                                                         include_in_schema=False))
+        route_handlers.append(
+            create_static_files_router(path="/", directories=[static_dir], html_mode=True, include_in_schema=False)
+        )
 
     app = Litestar(
         route_handlers=route_handlers,
-        dependencies={"services": Provide(services, sync_to_thread=False),
-                      "actor": Provide(current_actor)},
-        plugins=[channels],
+        dependencies={"services": Provide(services, sync_to_thread=False), "actor": Provide(current_actor)},
+        plugins=[channels, PydanticPlugin(prefer_alias=True)],
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         exception_handlers={DomainError: _domain_error, HTTPException: _http_error, Exception: _unexpected},
         request_max_body_size=settings.app.max_body_bytes,
         openapi_config=OpenAPIConfig(
-            title="Outpost", version="0.1.0", path="/schema",
-            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer",
-                                                                             bearer_format="JWT")}),
+            title="Outpost",
+            version="0.1.0",
+            path="/schema",
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+            ),
             security=[{"bearer": []}],
         ),
         debug=False,

@@ -76,8 +76,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         print(demo.banner(url, demo.demo_password(settings.app.var_dir)), flush=True)
     else:
         print(f"\n  Outpost is running at {url}\n", flush=True)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
-                timeout_graceful_shutdown=5)
+    uvicorn.run(
+        create_app(settings), host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=5
+    )
     return 0
 
 
@@ -89,8 +90,9 @@ def cmd_user(settings: Settings, args: argparse.Namespace) -> int:
     async def run() -> Any:
         try:
             if args.user_cmd == "create":
-                return await auth.create_user(args.username, _password(args), args.role, args.org_unit,
-                                              args.display_name)
+                return await auth.create_user(
+                    args.username, _password(args), args.role, args.org_unit, args.display_name
+                )
             if args.user_cmd in ("disable", "enable"):
                 return await auth.set_disabled(args.username, args.user_cmd == "disable")
             if args.user_cmd == "reset-password":

@@ -70,13 +70,10 @@ def demo_password(var_dir: Path) -> str:
 
 def banner(url: str, password: str) -> str:
     users = ", ".join(u[0] for u in USERS)
-    return (f"\n  Outpost is running at {url}\n"
-            f"  Demo logins: {users}\n"
-            f"  Password for every demo login: {password}\n")
+    return f"\n  Outpost is running at {url}\n  Demo logins: {users}\n  Password for every demo login: {password}\n"
 
 
-async def load(db: Database, auth: AuthService, password: str, *, customers_count: int = 300,
-               seed: int = 7) -> bool:
+async def load(db: Database, auth: AuthService, password: str, *, customers_count: int = 300, seed: int = 7) -> bool:
     """Load the demo data. Returns False when it was already there."""
     async with db.read() as s:
         if (await s.execute(select(User).where(User.username == "admin"))).scalar_one_or_none():
@@ -85,8 +82,13 @@ async def load(db: Database, auth: AuthService, password: str, *, customers_coun
         ids: dict[str, OrgUnit] = {}
         for code, name, level, parent in ORG:
             p = ids[parent] if parent else None
-            unit = OrgUnit(code=code, name=name, level=level, parent_id=p.id if p else None,
-                           path=(p.path if p else "/") + code + "/")
+            unit = OrgUnit(
+                code=code,
+                name=name,
+                level=level,
+                parent_id=p.id if p else None,
+                path=(p.path if p else "/") + code + "/",
+            )
             s.add(unit)
             ids[code] = unit
     for username, display, roles, org in USERS:
@@ -95,8 +97,14 @@ async def load(db: Database, auth: AuthService, password: str, *, customers_coun
         users = {u.username: u for u in (await s.execute(select(User))).scalars()}
         units = {u.code: u for u in (await s.execute(select(OrgUnit))).scalars()}
     admin = users["admin"]
-    actor = Actor(user_id=admin.id, username="admin", roles=frozenset({"admin"}), org_unit_id=admin.org_unit_id,
-                  org_path=units["HQ"].path, device_id=None)
+    actor = Actor(
+        user_id=admin.id,
+        username="admin",
+        roles=frozenset({"admin"}),
+        org_unit_id=admin.org_unit_id,
+        org_path=units["HQ"].path,
+        device_id=None,
+    )
     rng = random.Random(seed)
     plan = []
     for i in range(customers_count):
@@ -112,20 +120,36 @@ async def load(db: Database, auth: AuthService, password: str, *, customers_coun
             cid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
             person = rng.choice(_SURNAMES) + rng.choice(_GIVEN) + rng.choice(_GIVEN)
             if kind in ("enterprise", "partner"):
-                name = f"{rng.choice(['广州', '羊城', '南方', '珠江', '华南'])}{rng.choice(_COMPANY)}{rng.choice(_SUFFIX)}"
+                name = (
+                    f"{rng.choice(['广州', '羊城', '南方', '珠江', '华南'])}{rng.choice(_COMPANY)}{rng.choice(_SUFFIX)}"
+                )
                 name = f"{name} {i + 1:03d}"
             else:
                 name = person
-            await customers.create_customer(tx, m.CustomerCreate(
-                id=cid, name=name, kind=kind, status=rng.choice(["potential", "active", "active", "at_risk"]),
-                tier=rng.choice(["A", "B", "B", "C", "C", "C"]), phone=f"13{rng.randint(100000000, 999999999)}",
-                address=f"广州市{rng.choice(_STREETS)}{rng.randint(1, 999)}号", org_unit_id=units[org].id,
-                assigned_rep_id=users[rep].id if rep else None, tags=rng.sample(["VIP", "5G", "宽带", "专线", "IDC"], 2),
-            ))
+            await customers.create_customer(
+                tx,
+                m.CustomerCreate(
+                    id=cid,
+                    name=name,
+                    kind=kind,
+                    status=rng.choice(["potential", "active", "active", "at_risk"]),
+                    tier=rng.choice(["A", "B", "B", "C", "C", "C"]),
+                    phone=f"13{rng.randint(100000000, 999999999)}",
+                    address=f"广州市{rng.choice(_STREETS)}{rng.randint(1, 999)}号",
+                    org_unit_id=units[org].id,
+                    assigned_rep_id=users[rep].id if rep else None,
+                    tags=rng.sample(["VIP", "5G", "宽带", "专线", "IDC"], 2),
+                ),
+            )
             for _ in range(rng.randint(1, 3) if kind != "guest" else 0):
-                await customers.create_contact(tx, m.ContactCreate(
-                    id=str(uuid.UUID(int=rng.getrandbits(128), version=4)), customer_id=cid,
-                    name=rng.choice(_SURNAMES) + rng.choice(_GIVEN), title=rng.choice(_TITLES),
-                    phone=f"139{rng.randint(10000000, 99999999)}",
-                ))
+                await customers.create_contact(
+                    tx,
+                    m.ContactCreate(
+                        id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                        customer_id=cid,
+                        name=rng.choice(_SURNAMES) + rng.choice(_GIVEN),
+                        title=rng.choice(_TITLES),
+                        phone=f"139{rng.randint(10000000, 99999999)}",
+                    ),
+                )
     return True

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from litestar import Request
 from litestar.channels import ChannelsPlugin
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 
 from backend.auth.scope import Actor
 from backend.auth.services import AuthService
@@ -38,3 +39,8 @@ async def current_actor(request: Request, state: State) -> Actor:
         raise NotAuthenticated("Log in first: send Authorization: Bearer <access token>.")
     actor = await state.services.auth.actor_for_token(token.strip())
     return actor
+
+
+#: Handler parameter types: ``services: Svc`` and ``actor: CurrentActor`` are injected by name.
+Svc = NamedDependency[Services]
+CurrentActor = NamedDependency[Actor]

@@ -14,8 +14,15 @@ class DomainError(Exception):
     code = "bad-request"
     title = "Bad request"
 
-    def __init__(self, detail: str, *, code: str | None = None, params: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         if code:

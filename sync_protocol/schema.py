@@ -15,6 +15,7 @@ from .mutations import MUTATIONS
 
 SCHEMA_DIR = Path(__file__).parent / "schema"
 
+
 def documents() -> dict[str, str]:
     models = {
         "PushRequest": envelopes.PushRequest,
@@ -42,13 +43,16 @@ def documents() -> dict[str, str]:
     out["protocol.json"] = _dump(meta)
     return out
 
+
 def _dump(doc: object) -> str:
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
 
 def stale() -> list[str]:
     want = documents()
     have = {p.name: p.read_text("utf-8") for p in SCHEMA_DIR.glob("*.json")} if SCHEMA_DIR.exists() else {}
     return sorted(n for n in set(want) | set(have) if want.get(n) != have.get(n))
+
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
@@ -65,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, text in documents().items():
         (SCHEMA_DIR / name).write_text(text, "utf-8")
     return 0
+
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -3,12 +3,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from backend.auth.scope import Actor
-from backend.deps import Services
+from backend.deps import CurrentActor, Svc
 
 
 class _In(BaseModel):
@@ -36,35 +35,38 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/login", status_code=200, exclude_from_auth=True)
-    async def login(self, data: LoginIn, services: Services, request: Request) -> dict[str, Any]:
+    async def login(self, data: JSONBody[LoginIn], services: Svc, request: Request) -> dict[str, Any]:
         address = request.client.host if request.client else "unknown"
         return await services.auth.login(data.username, data.password, data.device_name, address, data.device_id)
 
     @post("/refresh", status_code=200, exclude_from_auth=True)
-    async def refresh(self, data: RefreshIn, services: Services) -> dict[str, Any]:
+    async def refresh(self, data: JSONBody[RefreshIn], services: Svc) -> dict[str, Any]:
         return await services.auth.refresh(data.refresh_token)
 
     @post("/logout", status_code=200)
-    async def logout(self, actor: Actor, services: Services) -> dict[str, Any]:
+    async def logout(self, actor: CurrentActor, services: Svc) -> dict[str, Any]:
         await services.auth.logout(actor)
         return {"ok": True}
 
     @get("/me")
-    async def me(self, actor: Actor, services: Services) -> dict[str, Any]:
+    async def me(self, actor: CurrentActor, services: Svc) -> dict[str, Any]:
         return {**await services.auth.me(actor), "deviceId": actor.device_id}
 
     @post("/password", status_code=200)
-    async def change_password(self, data: PasswordIn, actor: Actor, services: Services) -> dict[str, Any]:
+    async def change_password(self, data: JSONBody[PasswordIn], actor: CurrentActor, services: Svc) -> dict[str, Any]:
         await services.auth.change_password(actor, data.current_password, data.new_password)
         return {"ok": True}
 
     @get("/devices")
-    async def devices(self, actor: Actor, services: Services,
-                      user_id: Annotated[str | None, Parameter(query="userId", max_length=36)] = None
-                      ) -> list[dict[str, Any]]:
+    async def devices(
+        self,
+        actor: CurrentActor,
+        services: Svc,
+        user_id: Annotated[str | None, QueryParameter(name="userId", max_length=36)] = None,
+    ) -> list[dict[str, Any]]:
         return await services.auth.devices(actor, user_id)
 
     @post("/devices/{device_id:str}/revoke", status_code=200)
-    async def revoke(self, device_id: str, actor: Actor, services: Services) -> dict[str, Any]:
+    async def revoke(self, device_id: FromPath[str], actor: CurrentActor, services: Svc) -> dict[str, Any]:
         await services.auth.revoke_device(actor, device_id)
         return {"ok": True}

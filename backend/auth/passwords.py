@@ -12,8 +12,9 @@ MIN_PASSWORD_LENGTH = 8
 
 class Passwords:
     def __init__(self, s: AuthSettings):
-        self._hasher = PasswordHasher(time_cost=s.argon2_time_cost, memory_cost=s.argon2_memory_kib,
-                                      parallelism=s.argon2_parallelism)
+        self._hasher = PasswordHasher(
+            time_cost=s.argon2_time_cost, memory_cost=s.argon2_memory_kib, parallelism=s.argon2_parallelism
+        )
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)

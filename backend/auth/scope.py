@@ -75,8 +75,10 @@ class CustomerScope:
             users = sorted(self.assigned_to)
             parts += [ChangeLog.old_user.in_(users), ChangeLog.new_user.in_(users)]
         for p in sorted(self.subtrees):
-            parts += [ChangeLog.old_path.startswith(p, autoescape=True),
-                      ChangeLog.new_path.startswith(p, autoescape=True)]
+            parts += [
+                ChangeLog.old_path.startswith(p, autoescape=True),
+                ChangeLog.new_path.startswith(p, autoescape=True),
+            ]
         for p in sorted(self.guest_units):
             parts += [ChangeLog.old_path == p, ChangeLog.new_path == p]
         return or_(*parts) if parts else false()

@@ -30,22 +30,27 @@ class AuthService:
 
     # ------------------------------------------------------------ login and tokens
 
-    async def login(self, username: str, password: str, device_name: str, address: str,
-                    device_id: str | None = None) -> dict[str, Any]:
+    async def login(
+        self, username: str, password: str, device_name: str, address: str, device_id: str | None = None
+    ) -> dict[str, Any]:
         s = self.settings
         since = utcnow() - timedelta(seconds=s.login_failure_window_seconds)
         keys = {"account": f"account:{username.strip().lower()}", "address": f"address:{address}"}
         async with self.db.write() as session:
             for kind, key in keys.items():
-                n = (await session.execute(select(func.count()).where(LoginFailure.key == key,
-                                                                      LoginFailure.at > since))).scalar_one()
+                n = (
+                    await session.execute(select(func.count()).where(LoginFailure.key == key, LoginFailure.at > since))
+                ).scalar_one()
                 limit = s.login_max_failures_per_account if kind == "account" else s.login_max_failures_per_address
                 if n >= limit:
-                    raise RateLimited(f"Too many failed logins for this {kind}; wait and try again.",
-                                      headers={"Retry-After": str(s.login_failure_window_seconds)},
-                                      retryAfterSeconds=s.login_failure_window_seconds)
-            user = (await session.execute(select(User).where(func.lower(User.username) == username.strip().lower()))
-                    ).scalar_one_or_none()
+                    raise RateLimited(
+                        f"Too many failed logins for this {kind}; wait and try again.",
+                        headers={"Retry-After": str(s.login_failure_window_seconds)},
+                        retryAfterSeconds=s.login_failure_window_seconds,
+                    )
+            user = (
+                await session.execute(select(User).where(func.lower(User.username) == username.strip().lower()))
+            ).scalar_one_or_none()
             ok = self.passwords.verify(user.password_hash if user else self.passwords.dummy(), password)
             if not ok or user is None or user.disabled_at is not None:
                 if user is not None and ok and user.disabled_at is not None:
@@ -71,20 +76,31 @@ class AuthService:
             device.last_seen_at = utcnow()
             refresh = await self._issue_refresh(session, device.id)
             access, ttl = self.tokens.access(user.id, device.id)
-            return {"accessToken": access, "expiresIn": ttl, "refreshToken": refresh, "deviceId": device.id,
-                    "user": await self._user_view(session, user)}
+            return {
+                "accessToken": access,
+                "expiresIn": ttl,
+                "refreshToken": refresh,
+                "deviceId": device.id,
+                "user": await self._user_view(session, user),
+            }
 
     async def _issue_refresh(self, session: AsyncSession, device_id: str) -> str:
         token, digest = new_refresh_token()
-        session.add(RefreshToken(device_id=device_id, token_hash=digest,
-                                 expires_at=utcnow() + timedelta(days=self.settings.refresh_token_days)))
+        session.add(
+            RefreshToken(
+                device_id=device_id,
+                token_hash=digest,
+                expires_at=utcnow() + timedelta(days=self.settings.refresh_token_days),
+            )
+        )
         return token
 
     async def refresh(self, refresh_token: str) -> dict[str, Any]:
         now = utcnow()
         async with self.db.write() as session:
-            row = (await session.execute(select(RefreshToken).where(RefreshToken.token_hash == hash_token(refresh_token)))
-                   ).scalar_one_or_none()
+            row = (
+                await session.execute(select(RefreshToken).where(RefreshToken.token_hash == hash_token(refresh_token)))
+            ).scalar_one_or_none()
             if row is None or row.revoked_at is not None or row.expires_at < now:
                 raise NotAuthenticated("The refresh token is not valid; log in again.", code="refresh-invalid")
             device = await session.get(Device, row.device_id)
@@ -96,12 +112,13 @@ class AuthService:
             if row.replaced_at is not None:
                 if now - row.replaced_at > timedelta(seconds=self.settings.refresh_grace_seconds):
                     # Reuse outside the grace window: treat as theft, revoke the device's token family.
-                    await session.execute(update(RefreshToken).where(RefreshToken.device_id == device.id,
-                                                                     RefreshToken.revoked_at.is_(None))
-                                          .values(revoked_at=now))
+                    await session.execute(
+                        update(RefreshToken)
+                        .where(RefreshToken.device_id == device.id, RefreshToken.revoked_at.is_(None))
+                        .values(revoked_at=now)
+                    )
                     await session.commit()
-                    raise NotAuthenticated("This refresh token was already used; log in again.",
-                                           code="refresh-reused")
+                    raise NotAuthenticated("This refresh token was already used; log in again.", code="refresh-reused")
             else:
                 row.replaced_at = now
             token = await self._issue_refresh(session, device.id)
@@ -111,18 +128,23 @@ class AuthService:
 
     async def logout(self, actor: Actor) -> None:
         async with self.db.write() as session:
-            await session.execute(update(RefreshToken).where(RefreshToken.device_id == actor.device_id,
-                                                             RefreshToken.revoked_at.is_(None))
-                                  .values(revoked_at=utcnow()))
+            await session.execute(
+                update(RefreshToken)
+                .where(RefreshToken.device_id == actor.device_id, RefreshToken.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
 
     async def actor_for_token(self, token: str) -> Actor:
         claims = self.tokens.decode(token)
         async with self.db.read() as session:
-            row = (await session.execute(
-                select(User, OrgUnit.path, Device.revoked_at, Device.user_id)
-                .join(OrgUnit, OrgUnit.id == User.org_unit_id)
-                .join(Device, Device.id == claims.device_id)
-                .where(User.id == claims.user_id))).one_or_none()
+            row = (
+                await session.execute(
+                    select(User, OrgUnit.path, Device.revoked_at, Device.user_id)
+                    .join(OrgUnit, OrgUnit.id == User.org_unit_id)
+                    .join(Device, Device.id == claims.device_id)
+                    .where(User.id == claims.user_id)
+                )
+            ).one_or_none()
         if row is None or row[3] != claims.user_id:
             raise NotAuthenticated("The access token is not valid; log in again.")
         user, path, revoked_at, _ = row
@@ -130,9 +152,15 @@ class AuthService:
             raise NotAuthenticated("This account is disabled.", code="user-disabled")
         if revoked_at is not None:
             raise NotAuthenticated("This device was revoked.", code="device-revoked")
-        return Actor(user_id=user.id, username=user.username, roles=frozenset(user.roles or []),
-                     org_unit_id=user.org_unit_id, org_path=path, scope_epoch=user.scope_epoch,
-                     device_id=claims.device_id)
+        return Actor(
+            user_id=user.id,
+            username=user.username,
+            roles=frozenset(user.roles or []),
+            org_unit_id=user.org_unit_id,
+            org_path=path,
+            scope_epoch=user.scope_epoch,
+            device_id=claims.device_id,
+        )
 
     # ------------------------------------------------------------ me, devices
 
@@ -144,10 +172,14 @@ class AuthService:
 
     async def _user_view(self, session: AsyncSession, user: User) -> dict[str, Any]:
         unit = await session.get(OrgUnit, user.org_unit_id)
-        return {"id": user.id, "username": user.username, "displayName": user.display_name,
-                "roles": list(user.roles or []), "orgUnit": {"id": unit.id, "code": unit.code, "name": unit.name,
-                                                             "path": unit.path} if unit else None,
-                "disabled": user.disabled_at is not None}
+        return {
+            "id": user.id,
+            "username": user.username,
+            "displayName": user.display_name,
+            "roles": list(user.roles or []),
+            "orgUnit": {"id": unit.id, "code": unit.code, "name": unit.name, "path": unit.path} if unit else None,
+            "disabled": user.disabled_at is not None,
+        }
 
     async def change_password(self, actor: Actor, current: str, new: str) -> None:
         _check_password(new)
@@ -164,12 +196,21 @@ class AuthService:
             target = user_id or actor.user_id
             if target != actor.user_id:
                 await self._check_manages(session, actor, target)
-            rows = (await session.execute(select(Device).where(Device.user_id == target)
-                                          .order_by(Device.created_at))).scalars()
-            return [{"id": d.id, "name": d.name, "createdAt": d.created_at.isoformat(),
-                     "lastSeenAt": d.last_seen_at.isoformat() if d.last_seen_at else None,
-                     "lastSyncAt": d.last_sync_at.isoformat() if d.last_sync_at else None,
-                     "revoked": d.revoked_at is not None, "current": d.id == actor.device_id} for d in rows]
+            rows = (
+                await session.execute(select(Device).where(Device.user_id == target).order_by(Device.created_at))
+            ).scalars()
+            return [
+                {
+                    "id": d.id,
+                    "name": d.name,
+                    "createdAt": d.created_at.isoformat(),
+                    "lastSeenAt": d.last_seen_at.isoformat() if d.last_seen_at else None,
+                    "lastSyncAt": d.last_sync_at.isoformat() if d.last_sync_at else None,
+                    "revoked": d.revoked_at is not None,
+                    "current": d.id == actor.device_id,
+                }
+                for d in rows
+            ]
 
     async def revoke_device(self, actor: Actor, device_id: str) -> None:
         async with self.db.write() as session:
@@ -181,13 +222,18 @@ class AuthService:
             now = utcnow()
             device.revoked_at = device.revoked_at or now
             device.revoked_by = actor.user_id
-            await session.execute(update(RefreshToken).where(RefreshToken.device_id == device_id,
-                                                             RefreshToken.revoked_at.is_(None))
-                                  .values(revoked_at=now))
+            await session.execute(
+                update(RefreshToken)
+                .where(RefreshToken.device_id == device_id, RefreshToken.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
 
     async def _check_manages(self, session: AsyncSession, actor: Actor, user_id: str) -> None:
-        row = (await session.execute(select(OrgUnit.path).join(User, User.org_unit_id == OrgUnit.id)
-                                     .where(User.id == user_id))).scalar_one_or_none()
+        row = (
+            await session.execute(
+                select(OrgUnit.path).join(User, User.org_unit_id == OrgUnit.id).where(User.id == user_id)
+            )
+        ).scalar_one_or_none()
         if row is None:
             raise NotFound("No such user.", params={"entity": "user"})
         if not actor.sees_org(row):
@@ -199,39 +245,53 @@ class AuthService:
         ticket = secrets.token_urlsafe(24)
         async with self.db.write() as session:
             await session.execute(delete(SseTicket).where(SseTicket.expires_at < utcnow()))
-            session.add(SseTicket(ticket_hash=hash_token(ticket), user_id=actor.user_id,
-                                  device_id=actor.device_id or "",
-                                  expires_at=utcnow() + timedelta(seconds=self.settings.sse_ticket_seconds)))
+            session.add(
+                SseTicket(
+                    ticket_hash=hash_token(ticket),
+                    user_id=actor.user_id,
+                    device_id=actor.device_id or "",
+                    expires_at=utcnow() + timedelta(seconds=self.settings.sse_ticket_seconds),
+                )
+            )
         return {"ticket": ticket, "expiresIn": self.settings.sse_ticket_seconds}
 
     async def redeem_ticket(self, ticket: str) -> Actor:
         async with self.db.write() as session:
             row = await session.get(SseTicket, hash_token(ticket))
             if row is None or row.used_at is not None or row.expires_at < utcnow():
-                raise NotAuthenticated("The event-stream ticket is not valid; ask for a new one.",
-                                       code="ticket-invalid")
+                raise NotAuthenticated(
+                    "The event-stream ticket is not valid; ask for a new one.", code="ticket-invalid"
+                )
             row.used_at = utcnow()
             user_id, device_id = row.user_id, row.device_id
         return await self.actor_for_token(self.tokens.access(user_id, device_id)[0])
 
     # ------------------------------------------------------------ user administration (CLI, admins)
 
-    async def create_user(self, username: str, password: str, roles: list[str], org_code: str,
-                          display_name: str | None = None) -> dict[str, Any]:
+    async def create_user(
+        self, username: str, password: str, roles: list[str], org_code: str, display_name: str | None = None
+    ) -> dict[str, Any]:
         _check_password(password)
         bad = [r for r in roles if r not in ROLES]
         if bad or not roles:
-            raise ValidationFailed(f"Unknown role(s): {', '.join(bad) or '(none given)'}; "
-                                   f"choose from {', '.join(ROLES)}.")
+            raise ValidationFailed(
+                f"Unknown role(s): {', '.join(bad) or '(none given)'}; choose from {', '.join(ROLES)}."
+            )
         async with self.db.write() as session:
             unit = (await session.execute(select(OrgUnit).where(OrgUnit.code == org_code))).scalar_one_or_none()
             if unit is None:
                 raise ValidationFailed(f"No org unit with code {org_code}.")
-            if (await session.execute(select(User).where(func.lower(User.username) == username.lower()))
-                    ).scalar_one_or_none():
+            if (
+                await session.execute(select(User).where(func.lower(User.username) == username.lower()))
+            ).scalar_one_or_none():
                 raise ValidationFailed(f"User {username} already exists.", code="already-exists")
-            user = User(username=username, display_name=display_name or username,
-                        password_hash=self.passwords.hash(password), org_unit_id=unit.id, roles=sorted(set(roles)))
+            user = User(
+                username=username,
+                display_name=display_name or username,
+                password_hash=self.passwords.hash(password),
+                org_unit_id=unit.id,
+                roles=sorted(set(roles)),
+            )
             session.add(user)
             await session.flush()
             return await self._user_view(session, user)
@@ -242,9 +302,11 @@ class AuthService:
             user.disabled_at = utcnow() if disabled else None
             if disabled:
                 ids = select(Device.id).where(Device.user_id == user.id).scalar_subquery()
-                await session.execute(update(RefreshToken).where(RefreshToken.device_id.in_(ids),
-                                                                 RefreshToken.revoked_at.is_(None))
-                                      .values(revoked_at=utcnow()))
+                await session.execute(
+                    update(RefreshToken)
+                    .where(RefreshToken.device_id.in_(ids), RefreshToken.revoked_at.is_(None))
+                    .values(revoked_at=utcnow())
+                )
 
     async def reset_password(self, username: str, password: str) -> None:
         _check_password(password)
@@ -270,15 +332,27 @@ class AuthService:
 
     async def list_users(self) -> list[dict[str, Any]]:
         async with self.db.read() as session:
-            rows = (await session.execute(select(User, OrgUnit.code).join(OrgUnit, OrgUnit.id == User.org_unit_id)
-                                          .order_by(User.username))).all()
-            return [{"username": u.username, "displayName": u.display_name, "roles": list(u.roles or []),
-                     "orgUnit": code, "disabled": u.disabled_at is not None} for u, code in rows]
+            rows = (
+                await session.execute(
+                    select(User, OrgUnit.code).join(OrgUnit, OrgUnit.id == User.org_unit_id).order_by(User.username)
+                )
+            ).all()
+            return [
+                {
+                    "username": u.username,
+                    "displayName": u.display_name,
+                    "roles": list(u.roles or []),
+                    "orgUnit": code,
+                    "disabled": u.disabled_at is not None,
+                }
+                for u, code in rows
+            ]
 
 
 async def _by_name(session: AsyncSession, username: str) -> User:
-    user = (await session.execute(select(User).where(func.lower(User.username) == username.lower()))
-            ).scalar_one_or_none()
+    user = (
+        await session.execute(select(User).where(func.lower(User.username) == username.lower()))
+    ).scalar_one_or_none()
     if user is None:
         raise NotFound(f"No user {username}.", params={"entity": "user"})
     return user
@@ -286,5 +360,4 @@ async def _by_name(session: AsyncSession, username: str) -> User:
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.",
-                               code="weak-password")
+        raise ValidationFailed(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.", code="weak-password")

@@ -27,14 +27,18 @@ class Tokens:
 
     def access(self, user_id: str, device_id: str) -> tuple[str, int]:
         now = int(time.time())
-        token = jwt.encode({"sub": user_id, "did": device_id, "iat": now, "exp": now + self._ttl, "typ": "access"},
-                           self._secret, algorithm=self.ALGORITHM)
+        token = jwt.encode(
+            {"sub": user_id, "did": device_id, "iat": now, "exp": now + self._ttl, "typ": "access"},
+            self._secret,
+            algorithm=self.ALGORITHM,
+        )
         return token, self._ttl
 
     def decode(self, token: str) -> AccessClaims:
         try:
-            claims = jwt.decode(token, self._secret, algorithms=[self.ALGORITHM],
-                                options={"require": ["exp", "sub", "did"]})
+            claims = jwt.decode(
+                token, self._secret, algorithms=[self.ALGORITHM], options={"require": ["exp", "sub", "did"]}
+            )
         except jwt.ExpiredSignatureError:
             raise NotAuthenticated("The access token has expired; refresh it.", code="token-expired") from None
         except jwt.PyJWTError:

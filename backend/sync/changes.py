@@ -38,24 +38,40 @@ class WriteTx:
     def changed(self, entity: str, entity_id: str, old: Audience | None, new: Audience | None) -> None:
         o = old or (None, None)
         n = new or (None, None)
-        self.changes.append({
-            "version": self.version, "entity": entity, "entity_id": entity_id,
-            "old_user": o[0], "new_user": n[0], "old_path": o[1], "new_path": n[1],
-        })
+        self.changes.append(
+            {
+                "version": self.version,
+                "entity": entity,
+                "entity_id": entity_id,
+                "old_user": o[0],
+                "new_user": n[0],
+                "old_path": o[1],
+                "new_path": n[1],
+            }
+        )
 
     def audit(self, entity: str, entity_id: str, action: str, changes: dict[str, Any]) -> None:
-        self.audits.append({
-            "at": utcnow(), "version": self.version, "user_id": self.actor.user_id,
-            "device_id": self.actor.device_id, "source": self.source, "mutation_id": self.mutation_id,
-            "entity": entity, "entity_id": entity_id, "action": action, "changes": changes,
-        })
+        self.audits.append(
+            {
+                "at": utcnow(),
+                "version": self.version,
+                "user_id": self.actor.user_id,
+                "device_id": self.actor.device_id,
+                "source": self.source,
+                "mutation_id": self.mutation_id,
+                "entity": entity,
+                "entity_id": entity_id,
+                "action": action,
+                "changes": changes,
+            }
+        )
 
     def mark(self) -> tuple[int, int]:
         return len(self.changes), len(self.audits)
 
     def rollback_to(self, mark: tuple[int, int]) -> None:
-        del self.changes[mark[0]:]
-        del self.audits[mark[1]:]
+        del self.changes[mark[0] :]
+        del self.audits[mark[1] :]
 
     async def flush(self) -> None:
         if self.changes:
@@ -75,8 +91,7 @@ class WriteTx:
 async def next_version(session: AsyncSession) -> int:
     """Take the next change version. The row lock is held to commit: versions commit in order."""
     result = await session.execute(
-        update(SyncState).where(SyncState.id == 1).values(version=SyncState.version + 1)
-        .returning(SyncState.version)
+        update(SyncState).where(SyncState.id == 1).values(version=SyncState.version + 1).returning(SyncState.version)
     )
     value = result.scalar_one_or_none()
     if value is None:

@@ -66,9 +66,9 @@ def merge(
         if last_hlc is None or hlc > last_hlc:
             out.updates[name] = new
             out.meta[name] = mine
-            out.conflicts.append(FieldConflict(name, new, old, hlc, last_hlc or "", user_id,
-                                               last.get("u"), last.get("d")))
+            out.conflicts.append(
+                FieldConflict(name, new, old, hlc, last_hlc or "", user_id, last.get("u"), last.get("d"))
+            )
         else:
-            out.conflicts.append(FieldConflict(name, old, new, last_hlc, hlc, last.get("u"),
-                                               user_id, device_id))
+            out.conflicts.append(FieldConflict(name, old, new, last_hlc, hlc, last.get("u"), user_id, device_id))
     return out

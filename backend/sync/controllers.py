@@ -10,12 +10,12 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
+from litestar.params import JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
 from litestar.types import SSEData
 
 from backend.auth.scope import Actor
-from backend.deps import Services
+from backend.deps import CurrentActor, Services, Svc
 from backend.errors import DomainError, Unavailable, UpdateRequired, ValidationFailed
 from backend.sync import pull as pull_mod
 from backend.sync import push as push_mod
@@ -42,15 +42,24 @@ async def check_envelope_versions(request: Request) -> None:
         raise ValidationFailed("The body must be a JSON object.", code="bad-request")
     pv, sv = body.get("protocolVersion"), body.get("schemaVersion")
     if pv != PROTOCOL_VERSION:
-        raise DomainError(f"Protocol version {pv!r} is not supported; this server speaks {PROTOCOL_VERSION}.",
-                          code="unsupported-protocol-version", supported=[PROTOCOL_VERSION])
+        raise DomainError(
+            f"Protocol version {pv!r} is not supported; this server speaks {PROTOCOL_VERSION}.",
+            code="unsupported-protocol-version",
+            supported=[PROTOCOL_VERSION],
+        )
     if isinstance(sv, int) and not isinstance(sv, bool):
         if sv < MIN_SCHEMA_VERSION:
-            raise UpdateRequired(f"This app version (schema {sv}) is too old; update the app.",
-                                 minSchemaVersion=MIN_SCHEMA_VERSION, schemaVersion=SCHEMA_VERSION)
+            raise UpdateRequired(
+                f"This app version (schema {sv}) is too old; update the app.",
+                minSchemaVersion=MIN_SCHEMA_VERSION,
+                schemaVersion=SCHEMA_VERSION,
+            )
         if sv > SCHEMA_VERSION:
-            raise DomainError(f"Schema version {sv} is newer than this server's ({SCHEMA_VERSION}).",
-                              code="unsupported-schema-version", schemaVersion=SCHEMA_VERSION)
+            raise DomainError(
+                f"Schema version {sv} is newer than this server's ({SCHEMA_VERSION}).",
+                code="unsupported-schema-version",
+                schemaVersion=SCHEMA_VERSION,
+            )
 
 
 class SyncController(Controller):
@@ -58,26 +67,32 @@ class SyncController(Controller):
     tags = ["sync"]
 
     @post("/push", status_code=200, before_request=check_envelope_versions)
-    async def push(self, data: PushRequest, actor: Actor, services: Services, request: Request) -> PushResponse:
-        last = await push_mod.push(services.db, actor, data, retries=services.settings.sync.max_push_retries,
-                                   poke=services.poke)
+    async def push(
+        self, data: JSONBody[PushRequest], actor: CurrentActor, services: Svc, request: Request
+    ) -> PushResponse:
+        last = await push_mod.push(
+            services.db, actor, data, retries=services.settings.sync.max_push_retries, poke=services.poke
+        )
         _fault(request, services, "after-commit")
         return PushResponse(ok=True, last_mutation_id=last)
 
     @post("/pull", status_code=200, before_request=check_envelope_versions)
-    async def pull(self, data: PullRequest, actor: Actor, services: Services, request: Request) -> PullResponse:
+    async def pull(
+        self, data: JSONBody[PullRequest], actor: CurrentActor, services: Svc, request: Request
+    ) -> PullResponse:
         result = await pull_mod.pull(services.db, actor, data, page_size=services.settings.sync.pull_page_size)
         _fault(request, services, "before-reply")
         return result  # type: ignore[return-value]  # a plain dict in PullResponse's shape (fast path)
 
     @post("/ticket", status_code=200)
-    async def ticket(self, actor: Actor, services: Services) -> dict[str, Any]:
+    async def ticket(self, actor: CurrentActor, services: Svc) -> dict[str, Any]:
         """A one-time ticket for the event stream (EventSource cannot send an Authorization header)."""
         return await services.auth.sse_ticket(actor)
 
     @get("/events", exclude_from_auth=True)
-    async def events(self, services: Services,
-                     ticket: Annotated[str, Parameter(min_length=1, max_length=200)]) -> ServerSentEvent:
+    async def events(
+        self, services: Svc, ticket: Annotated[str, QueryParameter(min_length=1, max_length=200)]
+    ) -> ServerSentEvent:
         actor = await services.auth.redeem_ticket(ticket)
         return ServerSentEvent(_pokes(services, actor))
 
@@ -98,9 +113,12 @@ async def _pokes(services: Services, actor: Actor) -> AsyncIterator[SSEData]:
                 return
             msg = json.loads(raw)
             users, paths = msg.get("users", []), msg.get("paths", [])
-            if (scope.everything or any(u in scope.assigned_to for u in users)
-                    or any(p.startswith(t) for p in paths for t in scope.subtrees)
-                    or any(p in scope.guest_units for p in paths)):
+            if (
+                scope.everything
+                or any(u in scope.assigned_to for u in users)
+                or any(p.startswith(t) for p in paths for t in scope.subtrees)
+                or any(p in scope.guest_units for p in paths)
+            ):
                 yield {"event": "poke", "data": json.dumps({"version": msg.get("v")})}
 
 
@@ -113,5 +131,3 @@ def _fault(request: Request, services: Services, point: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
     if fault == f"drop-{point}":
         raise Unavailable("Test fault: the reply was lost after the commit.", code="test-fault-reply-lost")
-
-

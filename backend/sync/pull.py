@@ -61,8 +61,9 @@ async def pull(db: Database, actor: Actor, req: PullRequest, *, page_size: int) 
         state = decode_cookie(req.cookie) if req.cookie else None
         if state is not None:
             if state["v"] > version or (state["m"] == "inc" and state["v"] < min_version):
-                raise ResetRequired("The server no longer knows this sync point (restored or compacted); "
-                                    "pull again from the start.")
+                raise ResetRequired(
+                    "The server no longer knows this sync point (restored or compacted); pull again from the start."
+                )
             if state.get("e") != actor.scope_epoch:
                 state = None  # what this user may see changed: start over with a clear
         if state is None or state["m"] == "full":
@@ -71,21 +72,35 @@ async def pull(db: Database, actor: Actor, req: PullRequest, *, page_size: int) 
 
 
 async def _lmid(s: AsyncSession, client_id: str) -> int:
-    value = (await s.execute(select(SyncClient.last_mutation_id).where(SyncClient.client_id == client_id))
-             ).scalar_one_or_none()
+    value = (
+        await s.execute(select(SyncClient.last_mutation_id).where(SyncClient.client_id == client_id))
+    ).scalar_one_or_none()
     return int(value or 0)
 
 
 async def _rejections(s: AsyncSession, client_id: str, after: int, upto: int) -> list[dict[str, Any]]:
-    rows = (await s.execute(
-        select(Rejection).where(Rejection.client_id == client_id, Rejection.version > after,
-                                Rejection.version <= upto).order_by(Rejection.mutation_id))).scalars()
-    return [{"clientId": r.client_id, "mutationId": r.mutation_id, "code": r.code, "message": r.message,
-             "params": r.params or {}} for r in rows]
+    rows = (
+        await s.execute(
+            select(Rejection)
+            .where(Rejection.client_id == client_id, Rejection.version > after, Rejection.version <= upto)
+            .order_by(Rejection.mutation_id)
+        )
+    ).scalars()
+    return [
+        {
+            "clientId": r.client_id,
+            "mutationId": r.mutation_id,
+            "code": r.code,
+            "message": r.message,
+            "params": r.params or {},
+        }
+        for r in rows
+    ]
 
 
-async def _full(s: AsyncSession, actor: Actor, client_id: str, state: dict[str, Any] | None, version: int,
-                page_size: int) -> dict[str, Any]:
+async def _full(
+    s: AsyncSession, actor: Actor, client_id: str, state: dict[str, Any] | None, version: int, page_size: int
+) -> dict[str, Any]:
     scope = actor.read_scope
     patch: list[dict[str, Any]] = []
     if state is None:
@@ -93,8 +108,16 @@ async def _full(s: AsyncSession, actor: Actor, client_id: str, state: dict[str, 
         for name in ENTITY_ORDER:
             view = VIEWS[name]
             total += (await s.execute(select(func.count()).select_from(view.select(scope).subquery()))).scalar_one()
-        state = {"m": "full", "v": version, "e": actor.scope_epoch, "ent": 0, "after": "", "done": 0,
-                 "total": int(total), "lm": await _lmid(s, client_id)}
+        state = {
+            "m": "full",
+            "v": version,
+            "e": actor.scope_epoch,
+            "ent": 0,
+            "after": "",
+            "done": 0,
+            "total": int(total),
+            "lm": await _lmid(s, client_id),
+        }
         patch.append({"op": "clear"})
     ent, after, done = state["ent"], state["after"], state["done"]
     room = page_size
@@ -127,8 +150,9 @@ async def _full(s: AsyncSession, actor: Actor, client_id: str, state: dict[str, 
     }
 
 
-async def _incremental(s: AsyncSession, actor: Actor, client_id: str, state: dict[str, Any], version: int,
-                       page_size: int) -> dict[str, Any]:
+async def _incremental(
+    s: AsyncSession, actor: Actor, client_id: str, state: dict[str, Any], version: int, page_size: int
+) -> dict[str, Any]:
     scope = actor.read_scope
     start = state["v"]
     target = state.get("to", version)
@@ -136,10 +160,16 @@ async def _incremental(s: AsyncSession, actor: Actor, client_id: str, state: dic
     if lm is None:
         lm = await _lmid(s, client_id)
     after_v, after_seq = state.get("av", start), state.get("as", 0)
-    q = (select(ChangeLog.version, ChangeLog.seq, ChangeLog.entity, ChangeLog.entity_id)
-         .where(or_(ChangeLog.version > after_v, and_(ChangeLog.version == after_v, ChangeLog.seq > after_seq)),
-                ChangeLog.version <= target, scope.log_clause())
-         .order_by(ChangeLog.version, ChangeLog.seq).limit(page_size))
+    q = (
+        select(ChangeLog.version, ChangeLog.seq, ChangeLog.entity, ChangeLog.entity_id)
+        .where(
+            or_(ChangeLog.version > after_v, and_(ChangeLog.version == after_v, ChangeLog.seq > after_seq)),
+            ChangeLog.version <= target,
+            scope.log_clause(),
+        )
+        .order_by(ChangeLog.version, ChangeLog.seq)
+        .limit(page_size)
+    )
     entries = (await s.execute(q)).all()
     wanted: dict[str, dict[str, None]] = {}
     for e in entries:
@@ -152,18 +182,29 @@ async def _incremental(s: AsyncSession, actor: Actor, client_id: str, state: dic
         view = VIEWS[name]
         found = {}
         for i in range(0, len(ids), 500):
-            for row in (await s.execute(view.select(scope).where(view.id_column.in_(ids[i:i + 500])))).all():
+            for row in (await s.execute(view.select(scope).where(view.id_column.in_(ids[i : i + 500])))).all():
                 found[row.id] = row
         for eid in ids:
             row = found.get(eid)
-            patch.append({"op": "put", "entity": name, "id": eid, "value": view.value(row)} if row is not None
-                         else {"op": "del", "entity": name, "id": eid})
+            patch.append(
+                {"op": "put", "entity": name, "id": eid, "value": view.value(row)}
+                if row is not None
+                else {"op": "del", "entity": name, "id": eid}
+            )
     more = len(entries) == page_size
     done = state.get("done", 0) + len(patch)
     if more:
         last = entries[-1]
-        cookie = {"m": "inc", "v": start, "e": actor.scope_epoch, "to": target, "lm": lm,
-                  "av": last.version, "as": last.seq, "done": done}
+        cookie = {
+            "m": "inc",
+            "v": start,
+            "e": actor.scope_epoch,
+            "to": target,
+            "lm": lm,
+            "av": last.version,
+            "as": last.seq,
+            "done": done,
+        }
         rejections: list[dict[str, Any]] = []
     else:
         cookie = {"m": "inc", "v": target, "e": actor.scope_epoch}

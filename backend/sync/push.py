@@ -48,8 +48,7 @@ def check_client(actor: Actor, client_id: str) -> None:
         raise PermissionDenied("clientId must be the device id issued at login.", code="client-mismatch")
 
 
-async def push(db: Database, actor: Actor, req: PushRequest, *, retries: int = 5,
-               poke: PokeFn | None = None) -> int:
+async def push(db: Database, actor: Actor, req: PushRequest, *, retries: int = 5, poke: PokeFn | None = None) -> int:
     check_client(actor, req.client_id)
     for attempt in range(retries + 1):
         try:
@@ -58,8 +57,7 @@ async def push(db: Database, actor: Actor, req: PushRequest, *, retries: int = 5
         except Exception as exc:
             if not is_transient(exc) or attempt == retries:
                 if is_transient(exc):
-                    raise Unavailable("The database is busy; try again shortly.",
-                                      headers={"Retry-After": "1"}) from exc
+                    raise Unavailable("The database is busy; try again shortly.", headers={"Retry-After": "1"}) from exc
                 raise
             await asyncio.sleep(0.02 * (2**attempt))
     raise AssertionError("unreachable")
@@ -75,8 +73,7 @@ async def _push(tx: WriteTx, req: PushRequest) -> int:
     pending = [mu for mu in req.mutations if mu.id > lmid]
     for offset, mu in enumerate(pending):
         if mu.id != lmid + 1 + offset:
-            raise MutationGap(f"Expected mutation {lmid + 1 + offset}, got {mu.id}.",
-                              expected_id=lmid + 1 + offset)
+            raise MutationGap(f"Expected mutation {lmid + 1 + offset}, got {mu.id}.", expected_id=lmid + 1 + offset)
     for mu in pending:
         await _apply(tx, req.client_id, mu)
         lmid = mu.id
@@ -103,23 +100,34 @@ async def _apply(tx: WriteTx, client_id: str, mu: Mutation) -> None:
         if is_transient(e):
             raise
         tx.rollback_to(mark)
-        await _reject(tx, client_id, mu, "invalid-value", "The change refers to something that does not exist.",
-                      {"detail": str(e.orig)[:200]})
+        await _reject(
+            tx,
+            client_id,
+            mu,
+            "invalid-value",
+            "The change refers to something that does not exist.",
+            {"detail": str(e.orig)[:200]},
+        )
     except Exception as e:
         if is_transient(e):
             raise
         # A bug must not block the client forever: reject, keep it visible on the device, log loudly.
         log.exception("mutation %s %s failed", client_id, mu.id)
         tx.rollback_to(mark)
-        await _reject(tx, client_id, mu, "internal-error",
-                      "The server could not apply this change; it was kept on your device.", {})
+        await _reject(
+            tx,
+            client_id,
+            mu,
+            "internal-error",
+            "The server could not apply this change; it was kept on your device.",
+            {},
+        )
 
 
 async def _run(tx: WriteTx, mu: Mutation) -> None:
     spec = MUTATORS.get(mu.name)
     if spec is None:
-        raise Rejected("unknown-mutation", REJECTION_CODES["unknown-mutation"].format(name=mu.name),
-                       {"name": mu.name})
+        raise Rejected("unknown-mutation", REJECTION_CODES["unknown-mutation"].format(name=mu.name), {"name": mu.name})
     if mu.client_id is not None and mu.client_id != tx.actor.device_id:
         raise Rejected("bad-args", "The mutation's clientId differs from the envelope's.", {"errors": "clientId"})
     try:
@@ -138,9 +146,18 @@ async def _run(tx: WriteTx, mu: Mutation) -> None:
         tx.hlc = None
 
 
-async def _reject(tx: WriteTx, client_id: str, mu: Mutation, code: str, message: str,
-                  params: dict[str, Any]) -> None:
-    tx.session.add(Rejection(client_id=client_id, mutation_id=mu.id, version=tx.version, name=mu.name[:100],
-                             args=mu.args, code=code, message=message[:2000], params=params))
+async def _reject(tx: WriteTx, client_id: str, mu: Mutation, code: str, message: str, params: dict[str, Any]) -> None:
+    tx.session.add(
+        Rejection(
+            client_id=client_id,
+            mutation_id=mu.id,
+            version=tx.version,
+            name=mu.name[:100],
+            args=mu.args,
+            code=code,
+            message=message[:2000],
+            params=params,
+        )
+    )
     tx.audit("mutation", f"{client_id}:{mu.id}", "rejected", {"code": code, "name": mu.name})
     await tx.session.flush()

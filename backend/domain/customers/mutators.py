@@ -27,13 +27,21 @@ def _customers(scope: CustomerScope):
 
 
 def _contacts(scope: CustomerScope):
-    return (select(_contact).join(Customer, Customer.id == _contact.c.customer_id)
-            .join(OrgUnit, OrgUnit.id == Customer.org_unit_id).where(scope.clause()))
+    return (
+        select(_contact)
+        .join(Customer, Customer.id == _contact.c.customer_id)
+        .join(OrgUnit, OrgUnit.id == Customer.org_unit_id)
+        .where(scope.clause())
+    )
 
 
 def _conflicts(scope: CustomerScope):
-    return (select(_conflict).join(Customer, Customer.id == _conflict.c.customer_id)
-            .join(OrgUnit, OrgUnit.id == Customer.org_unit_id).where(scope.clause()))
+    return (
+        select(_conflict)
+        .join(Customer, Customer.id == _conflict.c.customer_id)
+        .join(OrgUnit, OrgUnit.id == Customer.org_unit_id)
+        .where(scope.clause())
+    )
 
 
 register_view(EntityView("customer", _customers, _customer.c.id, services.customer_value))

@@ -27,33 +27,60 @@ CONTACT_FIELDS = ("name", "title", "phone", "birthday")
 
 # ---------------------------------------------------------------- wire shapes
 
+
 def customer_value(c: Any) -> dict[str, Any]:
     return {
-        "id": c.id, "name": c.name, "kind": c.kind, "status": c.status, "tier": c.tier,
-        "phone": c.phone, "address": c.address, "orgUnitId": c.org_unit_id,
-        "assignedRepId": c.assigned_rep_id, "tags": list(c.tags or []), "version": c.version,
-        "createdAt": c.created_at.isoformat(), "updatedAt": c.updated_at.isoformat(),
+        "id": c.id,
+        "name": c.name,
+        "kind": c.kind,
+        "status": c.status,
+        "tier": c.tier,
+        "phone": c.phone,
+        "address": c.address,
+        "orgUnitId": c.org_unit_id,
+        "assignedRepId": c.assigned_rep_id,
+        "tags": list(c.tags or []),
+        "version": c.version,
+        "createdAt": c.created_at.isoformat(),
+        "updatedAt": c.updated_at.isoformat(),
     }
 
 
 def contact_value(c: Any) -> dict[str, Any]:
     return {
-        "id": c.id, "customerId": c.customer_id, "name": c.name, "title": c.title, "phone": c.phone,
-        "birthday": c.birthday.isoformat() if c.birthday else None, "version": c.version,
-        "createdAt": c.created_at.isoformat(), "updatedAt": c.updated_at.isoformat(),
+        "id": c.id,
+        "customerId": c.customer_id,
+        "name": c.name,
+        "title": c.title,
+        "phone": c.phone,
+        "birthday": c.birthday.isoformat() if c.birthday else None,
+        "version": c.version,
+        "createdAt": c.created_at.isoformat(),
+        "updatedAt": c.updated_at.isoformat(),
     }
 
 
 def conflict_value(c: Any) -> dict[str, Any]:
     return {
-        "id": c.id, "entity": c.entity, "entityId": c.entity_id, "customerId": c.customer_id,
-        "field": c.field, "keptValue": c.kept_value, "lostValue": c.lost_value, "keptHlc": c.kept_hlc,
-        "lostHlc": c.lost_hlc, "keptBy": c.kept_by, "lostBy": c.lost_by, "lostDeviceId": c.lost_device_id,
-        "createdAt": c.created_at.isoformat(), "version": c.version,
+        "id": c.id,
+        "entity": c.entity,
+        "entityId": c.entity_id,
+        "customerId": c.customer_id,
+        "field": c.field,
+        "keptValue": c.kept_value,
+        "lostValue": c.lost_value,
+        "keptHlc": c.kept_hlc,
+        "lostHlc": c.lost_hlc,
+        "keptBy": c.kept_by,
+        "lostBy": c.lost_by,
+        "lostDeviceId": c.lost_device_id,
+        "createdAt": c.created_at.isoformat(),
+        "version": c.version,
     }
 
 
 # ---------------------------------------------------------------- validation
+
 
 def check_phone(phone: str | None) -> None:
     if phone is None:
@@ -63,8 +90,7 @@ def check_phone(phone: str | None) -> None:
     except phonenumbers.NumberParseException:
         parsed = None
     if parsed is None or not phonenumbers.is_possible_number(parsed):
-        raise ValidationFailed(f"{phone} is not a valid phone number.", code="invalid-phone",
-                               params={"phone": phone})
+        raise ValidationFailed(f"{phone} is not a valid phone number.", code="invalid-phone", params={"phone": phone})
 
 
 def _jsonable(value: Any) -> Any:
@@ -73,56 +99,81 @@ def _jsonable(value: Any) -> Any:
 
 # ---------------------------------------------------------------- reads
 
+
 def scoped_customers(actor: Actor, *, write: bool = False) -> Select:
     scope = actor.write_scope if write else actor.read_scope
     return select(Customer).join(OrgUnit, OrgUnit.id == Customer.org_unit_id).where(scope.clause())
 
 
 async def get_customer(session: AsyncSession, actor: Actor, customer_id: str, *, write: bool = False) -> Customer:
-    row = (await session.execute(scoped_customers(actor, write=write).where(Customer.id == customer_id))
-           ).scalar_one_or_none()
+    row = (
+        await session.execute(scoped_customers(actor, write=write).where(Customer.id == customer_id))
+    ).scalar_one_or_none()
     if row is None:
-        if write and (await session.execute(scoped_customers(actor).where(Customer.id == customer_id))
-                      ).scalar_one_or_none():
+        if (
+            write
+            and (await session.execute(scoped_customers(actor).where(Customer.id == customer_id))).scalar_one_or_none()
+        ):
             raise OutOfScope("You may read this customer but not change it.", params={"entity": "customer"})
         raise NotFound("The customer does not exist or is not yours.", params={"entity": "customer"})
     return row
 
 
-async def list_customers(session: AsyncSession, actor: Actor, *, q: str | None, limit: int, offset: int
-                         ) -> tuple[list[dict[str, Any]], int]:
+async def list_customers(
+    session: AsyncSession, actor: Actor, *, q: str | None, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
     query = scoped_customers(actor)
     if q:
         like = f"%{q}%"
         query = query.where(or_(Customer.name.ilike(like), Customer.phone.ilike(like)))
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-    rows = (await session.execute(query.order_by(Customer.name, Customer.id).limit(limit).offset(offset))
-            ).scalars()
+    rows = (await session.execute(query.order_by(Customer.name, Customer.id).limit(limit).offset(offset))).scalars()
     return [customer_value(c) for c in rows], int(total)
 
 
 async def list_contacts(session: AsyncSession, actor: Actor, customer_id: str) -> list[dict[str, Any]]:
     await get_customer(session, actor, customer_id)
-    rows = (await session.execute(select(Contact).where(Contact.customer_id == customer_id)
-                                  .order_by(Contact.name, Contact.id))).scalars()
+    rows = (
+        await session.execute(
+            select(Contact).where(Contact.customer_id == customer_id).order_by(Contact.name, Contact.id)
+        )
+    ).scalars()
     return [contact_value(c) for c in rows]
 
 
 async def assignment_history(session: AsyncSession, actor: Actor, customer_id: str) -> list[dict[str, Any]]:
     await get_customer(session, actor, customer_id)
-    rows = (await session.execute(select(CustomerAssignment).where(CustomerAssignment.customer_id == customer_id)
-                                  .order_by(CustomerAssignment.id))).scalars()
-    return [{"action": a.action, "fromUserId": a.from_user_id, "toUserId": a.to_user_id,
-             "byUserId": a.by_user_id, "reason": a.reason, "at": a.at.isoformat()} for a in rows]
+    rows = (
+        await session.execute(
+            select(CustomerAssignment)
+            .where(CustomerAssignment.customer_id == customer_id)
+            .order_by(CustomerAssignment.id)
+        )
+    ).scalars()
+    return [
+        {
+            "action": a.action,
+            "fromUserId": a.from_user_id,
+            "toUserId": a.to_user_id,
+            "byUserId": a.by_user_id,
+            "reason": a.reason,
+            "at": a.at.isoformat(),
+        }
+        for a in rows
+    ]
 
 
 # ---------------------------------------------------------------- writes
 
+
 async def _rep(session: AsyncSession, user_id: str) -> User:
     user = await session.get(User, user_id)
     if user is None or "rep" not in (user.roles or []) or user.disabled_at is not None:
-        raise ValidationFailed("The assigned account manager must be an active user with the rep role.",
-                               code="invalid-rep", params={"userId": user_id})
+        raise ValidationFailed(
+            "The assigned account manager must be an active user with the rep role.",
+            code="invalid-rep",
+            params={"userId": user_id},
+        )
     return user
 
 
@@ -139,30 +190,57 @@ async def create_customer(tx: WriteTx, args: m.CustomerCreate) -> dict[str, Any]
         raise OutOfScope("You may not create a customer there.", params={"entity": "customer"})
     check_phone(args.phone)
     if await s.get(Customer, args.id) is not None:
-        raise Conflict("A customer with this id already exists.", code="already-exists",
-                       params={"entity": "customer"})
+        raise Conflict("A customer with this id already exists.", code="already-exists", params={"entity": "customer"})
     now = utcnow()
     row = Customer(
-        id=args.id, name=args.name, kind=args.kind, status=args.status, tier=args.tier, phone=args.phone,
-        address=args.address, org_unit_id=org_unit_id, assigned_rep_id=rep_id, tags=args.tags,
-        version=tx.version, created_at=now, updated_at=now, created_by=actor.user_id,
-        updated_by=actor.user_id, field_meta={"*": stamp(tx.version, tx.hlc, actor.user_id, actor.device_id)},
+        id=args.id,
+        name=args.name,
+        kind=args.kind,
+        status=args.status,
+        tier=args.tier,
+        phone=args.phone,
+        address=args.address,
+        org_unit_id=org_unit_id,
+        assigned_rep_id=rep_id,
+        tags=args.tags,
+        version=tx.version,
+        created_at=now,
+        updated_at=now,
+        created_by=actor.user_id,
+        updated_by=actor.user_id,
+        field_meta={"*": stamp(tx.version, tx.hlc, actor.user_id, actor.device_id)},
     )
     s.add(row)
     if rep_id:
-        s.add(CustomerAssignment(customer_id=row.id, action="assign", to_user_id=rep_id,
-                                 by_user_id=actor.user_id, version=tx.version, at=now))
+        s.add(
+            CustomerAssignment(
+                customer_id=row.id,
+                action="assign",
+                to_user_id=rep_id,
+                by_user_id=actor.user_id,
+                version=tx.version,
+                at=now,
+            )
+        )
     await s.flush()
     tx.changed("customer", row.id, None, (rep_id, path))
-    tx.audit("customer", row.id, "create",
-             {f: [None, _jsonable(getattr(row, f))] for f in (*CUSTOMER_FIELDS, "org_unit_id", "assigned_rep_id")})
+    tx.audit(
+        "customer",
+        row.id,
+        "create",
+        {f: [None, _jsonable(getattr(row, f))] for f in (*CUSTOMER_FIELDS, "org_unit_id", "assigned_rep_id")},
+    )
     return customer_value(row)
 
 
 async def customer_audience(session: AsyncSession, customer_id: str) -> tuple[str | None, str | None]:
-    row = (await session.execute(
-        select(Customer.assigned_rep_id, OrgUnit.path).join(OrgUnit, OrgUnit.id == Customer.org_unit_id)
-        .where(Customer.id == customer_id))).one_or_none()
+    row = (
+        await session.execute(
+            select(Customer.assigned_rep_id, OrgUnit.path)
+            .join(OrgUnit, OrgUnit.id == Customer.org_unit_id)
+            .where(Customer.id == customer_id)
+        )
+    ).one_or_none()
     return (row[0], row[1]) if row else (None, None)
 
 
@@ -173,8 +251,9 @@ def _changes(args: Any, not_nullable: frozenset[str], fields: tuple[str, ...]) -
             continue
         value = getattr(args, name)
         if value is None and name in not_nullable:
-            raise ValidationFailed(f"{name} cannot be cleared.", code="bad-args",
-                                   params={"errors": f"{name}: required"})
+            raise ValidationFailed(
+                f"{name} cannot be cleared.", code="bad-args", params={"errors": f"{name}: required"}
+            )
         if name in fields:
             changes[name] = value
     return changes
@@ -188,18 +267,27 @@ async def update_customer(tx: WriteTx, args: m.CustomerUpdate) -> dict[str, Any]
         check_phone(changes["phone"])
     path = await org_path(tx.session, row.org_unit_id)
     if "kind" in changes and not actor.write_scope.contains(
-            assigned_rep_id=row.assigned_rep_id, org_path=path, kind=changes["kind"]):
-        raise OutOfScope("This change would move the customer out of what you may edit.",
-                         params={"entity": "customer"})
+        assigned_rep_id=row.assigned_rep_id, org_path=path, kind=changes["kind"]
+    ):
+        raise OutOfScope("This change would move the customer out of what you may edit.", params={"entity": "customer"})
     current = {f: getattr(row, f) for f in CUSTOMER_FIELDS}
-    result = merge(current, row.field_meta or {}, changes, base=args.base, hlc=tx.hlc or "",
-                   version=tx.version, user_id=actor.user_id, device_id=actor.device_id)
+    result = merge(
+        current,
+        row.field_meta or {},
+        changes,
+        base=args.base,
+        hlc=tx.hlc or "",
+        version=tx.version,
+        user_id=actor.user_id,
+        device_id=actor.device_id,
+    )
     await _apply_merge(tx, "customer", row, row.id, result, (row.assigned_rep_id, path))
     return customer_value(row)
 
 
-async def _apply_merge(tx: WriteTx, entity: str, row: Any, customer_id: str, result: Any,
-                       audience: tuple[str | None, str | None]) -> None:
+async def _apply_merge(
+    tx: WriteTx, entity: str, row: Any, customer_id: str, result: Any, audience: tuple[str | None, str | None]
+) -> None:
     if result.updates:
         old = {f: _jsonable(getattr(row, f)) for f in result.updates}
         for f, v in result.updates.items():
@@ -212,15 +300,27 @@ async def _apply_merge(tx: WriteTx, entity: str, row: Any, customer_id: str, res
         tx.audit(entity, row.id, "update", {f: [old[f], _jsonable(v)] for f, v in result.updates.items()})
     for c in result.conflicts:
         cid = new_id()
-        tx.session.add(ConflictRow(
-            id=cid, entity=entity, entity_id=row.id, customer_id=customer_id, field=c.field,
-            kept_value=_jsonable(c.kept_value), lost_value=_jsonable(c.lost_value), kept_hlc=c.kept_hlc,
-            lost_hlc=c.lost_hlc, kept_by=c.kept_by, lost_by=c.lost_by, lost_device_id=c.lost_device_id,
-            version=tx.version,
-        ))
+        tx.session.add(
+            ConflictRow(
+                id=cid,
+                entity=entity,
+                entity_id=row.id,
+                customer_id=customer_id,
+                field=c.field,
+                kept_value=_jsonable(c.kept_value),
+                lost_value=_jsonable(c.lost_value),
+                kept_hlc=c.kept_hlc,
+                lost_hlc=c.lost_hlc,
+                kept_by=c.kept_by,
+                lost_by=c.lost_by,
+                lost_device_id=c.lost_device_id,
+                version=tx.version,
+            )
+        )
         tx.changed("conflict", cid, audience, audience)
-        tx.audit(entity, row.id, "conflict", {c.field: {"kept": _jsonable(c.kept_value),
-                                                        "lost": _jsonable(c.lost_value)}})
+        tx.audit(
+            entity, row.id, "conflict", {c.field: {"kept": _jsonable(c.kept_value), "lost": _jsonable(c.lost_value)}}
+        )
     await tx.session.flush()
 
 
@@ -228,13 +328,22 @@ async def create_contact(tx: WriteTx, args: m.ContactCreate) -> dict[str, Any]:
     customer = await get_customer(tx.session, tx.actor, args.customer_id, write=True)
     check_phone(args.phone)
     if await tx.session.get(Contact, args.id) is not None:
-        raise Conflict("A contact with this id already exists.", code="already-exists",
-                       params={"entity": "contact"})
+        raise Conflict("A contact with this id already exists.", code="already-exists", params={"entity": "contact"})
     now = utcnow()
-    row = Contact(id=args.id, customer_id=customer.id, name=args.name, title=args.title, phone=args.phone,
-                  birthday=args.birthday, version=tx.version, created_at=now, updated_at=now,
-                  created_by=tx.actor.user_id, updated_by=tx.actor.user_id,
-                  field_meta={"*": stamp(tx.version, tx.hlc, tx.actor.user_id, tx.actor.device_id)})
+    row = Contact(
+        id=args.id,
+        customer_id=customer.id,
+        name=args.name,
+        title=args.title,
+        phone=args.phone,
+        birthday=args.birthday,
+        version=tx.version,
+        created_at=now,
+        updated_at=now,
+        created_by=tx.actor.user_id,
+        updated_by=tx.actor.user_id,
+        field_meta={"*": stamp(tx.version, tx.hlc, tx.actor.user_id, tx.actor.device_id)},
+    )
     tx.session.add(row)
     await tx.session.flush()
     aud = (customer.assigned_rep_id, await org_path(tx.session, customer.org_unit_id))
@@ -252,8 +361,16 @@ async def update_contact(tx: WriteTx, args: m.ContactUpdate) -> dict[str, Any]:
     if "phone" in changes:
         check_phone(changes["phone"])
     current = {f: getattr(row, f) for f in CONTACT_FIELDS}
-    result = merge(current, row.field_meta or {}, changes, base=args.base, hlc=tx.hlc or "",
-                   version=tx.version, user_id=tx.actor.user_id, device_id=tx.actor.device_id)
+    result = merge(
+        current,
+        row.field_meta or {},
+        changes,
+        base=args.base,
+        hlc=tx.hlc or "",
+        version=tx.version,
+        user_id=tx.actor.user_id,
+        device_id=tx.actor.device_id,
+    )
     aud = (customer.assigned_rep_id, await org_path(tx.session, customer.org_unit_id))
     await _apply_merge(tx, "contact", row, customer.id, result, aud)
     return contact_value(row)
@@ -282,16 +399,23 @@ async def reassign(tx: WriteTx, customer_id: str, to_user_id: str | None, reason
     meta = dict(row.field_meta or {})
     meta["assigned_rep_id"] = stamp(tx.version, tx.hlc, actor.user_id, actor.device_id)
     row.field_meta = meta
-    tx.session.add(CustomerAssignment(customer_id=row.id, action=action, from_user_id=old_rep,
-                                      to_user_id=to_user_id, by_user_id=actor.user_id, reason=reason,
-                                      version=tx.version))
+    tx.session.add(
+        CustomerAssignment(
+            customer_id=row.id,
+            action=action,
+            from_user_id=old_rep,
+            to_user_id=to_user_id,
+            by_user_id=actor.user_id,
+            reason=reason,
+            version=tx.version,
+        )
+    )
     await tx.session.flush()
     tx.changed("customer", row.id, (old_rep, path), (to_user_id, path))
     # The customer's contacts and conflict entries follow it in and out of scopes.
     for cid in (await tx.session.execute(select(Contact.id).where(Contact.customer_id == row.id))).scalars():
         tx.changed("contact", cid, (old_rep, path), (to_user_id, path))
-    for cid in (await tx.session.execute(select(ConflictRow.id).where(ConflictRow.customer_id == row.id))
-                ).scalars():
+    for cid in (await tx.session.execute(select(ConflictRow.id).where(ConflictRow.customer_id == row.id))).scalars():
         tx.changed("conflict", cid, (old_rep, path), (to_user_id, path))
     tx.audit("customer", row.id, action, {"assigned_rep_id": [old_rep, to_user_id], "reason": reason})
     return customer_value(row)

@@ -3,8 +3,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.errors import NotFound
 from backend.domain.org.models import OrgUnit
+from backend.errors import NotFound
 
 
 async def org_path(session: AsyncSession, org_unit_id: str) -> str:
