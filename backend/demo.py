@@ -106,7 +106,7 @@ async def load(db: Database, auth: AuthService, password: str, *, customers_coun
         device_id=None,
     )
     rng = random.Random(seed)
-    plan = []
+    plan: list[tuple[str, str | None, str]] = []
     for i in range(customers_count):
         if i % 15 == 14:
             plan.append(("guest", None, "GZ-TH"))

@@ -29,7 +29,7 @@ class Services:
 
 
 def services(state: State) -> Services:
-    return state.services  # type: ignore[no-any-return]
+    return state.services
 
 
 async def current_actor(request: Request, state: State) -> Actor:

@@ -61,10 +61,10 @@ def apply_mutation(store: dict[Key, dict[str, Any]], name: str, args: dict[str, 
             row.setdefault("tags", [])
         store[key] = {**store.get(key, {}), **row}
     elif verb == "update":
-        row = store.get(key)
-        if row is None:
+        current = store.get(key)
+        if current is None:
             return
-        store[key] = {**row, **{k: v for k, v in args.items() if k not in ("id", "base")}}
+        store[key] = {**current, **{k: v for k, v in args.items() if k not in ("id", "base")}}
 
 
 @dataclass

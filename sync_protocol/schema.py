@@ -9,6 +9,8 @@ import json
 import sys
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from . import envelopes
 from .entities import ENTITIES
 from .mutations import MUTATIONS
@@ -17,7 +19,7 @@ SCHEMA_DIR = Path(__file__).parent / "schema"
 
 
 def documents() -> dict[str, str]:
-    models = {
+    models: dict[str, type[BaseModel]] = {
         "PushRequest": envelopes.PushRequest,
         "PushResponse": envelopes.PushResponse,
         "PullRequest": envelopes.PullRequest,

@@ -180,15 +180,15 @@ async def _incremental(
         if not ids:
             continue
         view = VIEWS[name]
-        found = {}
+        found: dict[str, Any] = {}
         for i in range(0, len(ids), 500):
             for row in (await s.execute(view.select(scope).where(view.id_column.in_(ids[i : i + 500])))).all():
                 found[row.id] = row
         for eid in ids:
-            row = found.get(eid)
+            hit = found.get(eid)
             patch.append(
-                {"op": "put", "entity": name, "id": eid, "value": view.value(row)}
-                if row is not None
+                {"op": "put", "entity": name, "id": eid, "value": view.value(hit)}
+                if hit is not None
                 else {"op": "del", "entity": name, "id": eid}
             )
     more = len(entries) == page_size
