@@ -159,11 +159,16 @@ async def _incremental(
     lm = state.get("lm")
     if lm is None:
         lm = await _lmid(s, client_id)
-    after_v, after_seq = state.get("av", start), state.get("as", 0)
+    if "av" in state:  # resuming inside a pull of many pages: strictly after the last entry sent
+        after = or_(
+            ChangeLog.version > state["av"], and_(ChangeLog.version == state["av"], ChangeLog.seq > state["as"])
+        )
+    else:
+        after = ChangeLog.version > start
     q = (
         select(ChangeLog.version, ChangeLog.seq, ChangeLog.entity, ChangeLog.entity_id)
         .where(
-            or_(ChangeLog.version > after_v, and_(ChangeLog.version == after_v, ChangeLog.seq > after_seq)),
+            after,
             ChangeLog.version <= target,
             scope.log_clause(),
         )

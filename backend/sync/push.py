@@ -73,7 +73,7 @@ async def _push(tx: WriteTx, req: PushRequest) -> int:
     pending = [mu for mu in req.mutations if mu.id > lmid]
     for offset, mu in enumerate(pending):
         if mu.id != lmid + 1 + offset:
-            raise MutationGap(f"Expected mutation {lmid + 1 + offset}, got {mu.id}.", expected_id=lmid + 1 + offset)
+            raise MutationGap(f"Expected mutation {lmid + 1 + offset}, got {mu.id}.", expectedId=lmid + 1 + offset)
     for mu in pending:
         await _apply(tx, req.client_id, mu)
         lmid = mu.id
