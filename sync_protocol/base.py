@@ -15,6 +15,12 @@ class WireModel(BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude_unset=False)
 
 
+class EnvelopeModel(WireModel):
+    """An envelope: types are strict (``"1"`` is not an id) so a malformed envelope is refused whole."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", strict=True)
+
+
 class StrictWireModel(WireModel):
     """Mutation arguments: an unknown field is an error, so server-owned fields cannot be written."""
 

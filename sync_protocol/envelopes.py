@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from .base import WireModel
+from .base import EnvelopeModel, WireModel
 
 PROTOCOL_VERSION = 1
 #: The app's data schema. The server accepts the current and the previous one, so phones that were
@@ -18,7 +18,7 @@ MAX_MUTATIONS_PER_PUSH = 1000
 ClientId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 
 
-class Mutation(WireModel):
+class Mutation(EnvelopeModel):
     client_id: ClientId | None = None
     id: Annotated[int, Field(ge=1, le=2**53)]
     name: Annotated[str, Field(min_length=1, max_length=100)]
@@ -26,7 +26,7 @@ class Mutation(WireModel):
     hlc: Annotated[str, Field(max_length=100)]
 
 
-class PushRequest(WireModel):
+class PushRequest(EnvelopeModel):
     protocol_version: int
     schema_version: int
     client_id: ClientId
@@ -38,7 +38,7 @@ class PushResponse(WireModel):
     last_mutation_id: int
 
 
-class PullRequest(WireModel):
+class PullRequest(EnvelopeModel):
     protocol_version: int
     schema_version: int
     client_id: ClientId
