@@ -139,3 +139,6 @@ async def login(http: Any, username: str, password: str, device: str = "test-pho
 
 def new_uuid() -> str:
     return str(uuid.uuid4())
+
+
+test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test

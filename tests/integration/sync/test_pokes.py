@@ -1,0 +1,117 @@
+"""Pokes over Server-Sent Events with a one-time ticket; fanned out through Redis across processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from backend.app import create_app
+from tests.support import login, new_uuid, test_settings
+
+REDIS_URL = os.environ.get("OUTPOST_TEST_REDIS_URL", "")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@asynccontextmanager
+async def serve(app: Any) -> AsyncIterator[str]:
+    """Run the app on a real socket in this event loop (SSE needs a streaming transport)."""
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def _events(client: httpx.AsyncClient, ticket: str, out: asyncio.Queue) -> None:
+    async with client.stream("GET", "/api/sync/events", params={"ticket": ticket}) as r:
+        assert r.status_code == 200
+        event = None
+        async for line in r.aiter_lines():
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:"):
+                await out.put((event, json.loads(line.split(":", 1)[1])))
+
+
+async def _next(q: asyncio.Queue, kind: str, timeout: float = 5.0) -> dict:
+    while True:
+        event, data = await asyncio.wait_for(q.get(), timeout)
+        if event == kind:
+            return data
+
+
+async def test_a_change_pokes_the_devices_that_can_see_it(app, demo):
+    async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
+        rep1 = await login(client, "rep1", demo["password"])
+        rep2 = await login(client, "rep2", demo["password"])
+        tickets = {}
+        for s in (rep1, rep2):
+            r = await s.post("/api/sync/ticket")
+            tickets[s.username] = r.json()["ticket"]
+        q1, q2 = asyncio.Queue(), asyncio.Queue()
+        t1 = asyncio.create_task(_events(client, tickets["rep1"], q1))
+        t2 = asyncio.create_task(_events(client, tickets["rep2"], q2))
+        try:
+            assert (await _next(q1, "hello"))["userId"] == rep1.user["id"]
+            await _next(q2, "hello")
+            rep1.sync.mutate("customer.create", {"id": new_uuid(), "name": "Poke me"})
+            await rep1.sync.push()
+            poke = await _next(q1, "poke")
+            assert poke["version"] > 0
+            # rep2 cannot see rep1's customer: no poke for rep2
+            with pytest.raises(TimeoutError):
+                await _next(q2, "poke", timeout=0.5)
+            # a ticket works once
+            again = await client.get("/api/sync/events", params={"ticket": tickets["rep1"]})
+            assert again.status_code == 401 and again.json()["error"] == "ticket-invalid"
+        finally:
+            t1.cancel()
+            t2.cancel()
+            await asyncio.gather(t1, t2, return_exceptions=True)
+
+
+if REDIS_URL:  # the fan-out needs a Redis server (CI has one: OUTPOST_TEST_REDIS_URL)
+
+    async def test_pokes_cross_app_processes_through_redis(db_url, tmp_path, demo):
+        """Two app instances on one database with Redis: a write on B pokes a device listening on A."""
+        settings = test_settings(db_url, tmp_path / "var2")
+        settings.redis.url = REDIS_URL
+        a_app, b_app = create_app(settings), create_app(settings)
+        async with serve(a_app) as url_a, serve(b_app) as url_b:
+            async with (
+                httpx.AsyncClient(base_url=url_a, timeout=10) as ca,
+                httpx.AsyncClient(base_url=url_b, timeout=10) as cb,
+            ):
+                on_a = await login(ca, "manager", demo["password"])
+                on_b = await login(cb, "rep1", demo["password"])
+                ticket = (await on_a.post("/api/sync/ticket")).json()["ticket"]
+                q: asyncio.Queue = asyncio.Queue()
+                task = asyncio.create_task(_events(ca, ticket, q))
+                try:
+                    await _next(q, "hello")
+                    await asyncio.sleep(0.2)  # the subscription reaches Redis
+                    on_b.sync.mutate("customer.create", {"id": new_uuid(), "name": "Via Redis"})
+                    await on_b.sync.push()
+                    assert (await _next(q, "poke"))["version"] > 0
+                finally:
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
