@@ -1,0 +1,1 @@
+"""Notification channels, templates, policy and the outbox dispatcher (later issues). Never imports `backend`."""

@@ -1,0 +1,1 @@
+"""QR tags, labels and decoding (see issue 5). Never imports `backend`."""

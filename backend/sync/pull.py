@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.auth.models import Device
 from backend.auth.scope import Actor
+from backend.db.base import utcnow
 from backend.db.engine import Database
 from backend.errors import Conflict
 from backend.sync.changes import current_version
@@ -54,8 +57,25 @@ def decode_cookie(cookie: str) -> dict[str, Any]:
         raise ResetRequired("The sync cookie is not one this server issued; pull again from the start.") from None
 
 
+#: When each device's last sync time was last written by this process (a pull writes it at most this often).
+_SEEN: dict[str, float] = {}
+SEEN_EVERY_SECONDS = 30.0
+
+
+async def _mark_synced(db: Database, device_id: str) -> None:
+    now = time.monotonic()
+    if now - _SEEN.get(device_id, -1e9) < SEEN_EVERY_SECONDS:
+        return
+    _SEEN[device_id] = now
+    if len(_SEEN) > 100_000:
+        _SEEN.clear()
+    async with db.write() as s:
+        await s.execute(update(Device).where(Device.id == device_id).values(last_sync_at=utcnow()))
+
+
 async def pull(db: Database, actor: Actor, req: PullRequest, *, page_size: int) -> dict[str, Any]:
     check_client(actor, req.client_id)
+    await _mark_synced(db, req.client_id)
     async with db.read() as s:
         version, min_version = await current_version(s)
         state = decode_cookie(req.cookie) if req.cookie else None
