@@ -156,10 +156,10 @@ async def _full(
     total = max(state["total"], done)
     if more:
         cookie = {**state, "ent": ent, "after": after, "done": done, "total": total}
-        rejections: list[dict[str, Any]] = []
     else:
         cookie = {"m": "inc", "v": state["v"], "e": actor.scope_epoch}
-        rejections = await _rejections(s, client_id, 0, state["v"])
+    # Every page reports the same lastMutationIds, so every page carries the rejections it passes.
+    rejections = await _rejections(s, client_id, 0, state["v"])
     return {
         "cookie": encode_cookie(cookie),
         "lastMutationIds": {client_id: state["lm"]},
@@ -230,10 +230,9 @@ async def _incremental(
             "as": last.seq,
             "done": done,
         }
-        rejections: list[dict[str, Any]] = []
     else:
         cookie = {"m": "inc", "v": target, "e": actor.scope_epoch}
-        rejections = await _rejections(s, client_id, start, target)
+    rejections = await _rejections(s, client_id, start, target)
     return {
         "cookie": encode_cookie(cookie),
         "lastMutationIds": {client_id: lm},

@@ -59,3 +59,28 @@ async def test_incremental_pull_of_many_changes_comes_in_pages_and_misses_none(l
     assert {cid: got[cid]["address"] for cid in mine} == {cid: f"Road {i}" for i, cid in enumerate(mine)}
     final = (await rep.post("/api/sync/pull", rep.envelope(cookie=cookie))).json()
     assert final["patch"] == [] and not final["more"]
+
+
+async def test_every_page_that_reports_last_mutation_ids_carries_its_rejections(login):
+    """A client drops pending mutations up to lastMutationIds on each page; the rejections among them
+    must be on that same page or the rejected change would look applied."""
+    rep = await login("rep1")
+    await rep.sync.pull()
+    rep.sync.mutate("customer.update", {"id": "11111111-1111-4111-8111-111111111111", "base": 0, "name": "Nope"})
+    await rep.sync.push()
+    pages = []
+    cookie = None  # a full resync spanning several pages
+    while True:
+        page = (await rep.post("/api/sync/pull", rep.envelope(cookie=cookie))).json()
+        pages.append(page)
+        cookie = page["cookie"]
+        if not page["more"]:
+            break
+    assert len(pages) >= 3
+    for page in pages:
+        assert page["lastMutationIds"] == {rep.device_id: 1}
+        assert [(r["mutationId"], r["code"]) for r in page["rejections"]] == [(1, "not-found")]
+    # and the reference client, pulling in pages, ends with the change rejected, not applied
+    rep.sync.cookie = None
+    await rep.sync.pull()
+    assert [(r.mutation.id, r.code) for r in rep.sync.rejected] == [(1, "not-found")]
