@@ -1,0 +1,211 @@
+// Generated from sync_protocol/schema by scripts/gen-protocol-types.mjs. Do not edit.
+/* eslint-disable */
+
+/**
+ * Typed refusal: ``error`` is the code a program acts on (RFC 9457 members may accompany it).
+ */
+export interface ErrorBody {
+  detail?: string | null;
+  error: string;
+  expectedId?: number | null;
+  status?: number | null;
+}
+
+export interface PullRequest {
+  clientId: string;
+  cookie: string | null;
+  protocolVersion: number;
+  schemaVersion: number;
+}
+
+export interface PullResponse {
+  cookie: string;
+  lastMutationIds: Lastmutationids;
+  more: boolean;
+  patch: (PutOp | DelOp | ClearOp)[];
+  progress: Progress;
+  rejections: Rejection[];
+}
+export interface Lastmutationids {
+  [k: string]: number | undefined;
+}
+export interface PutOp {
+  entity: string;
+  id: string;
+  op: "put";
+  value: Value;
+}
+export interface Value {
+  [k: string]: unknown | undefined;
+}
+export interface DelOp {
+  entity: string;
+  id: string;
+  op: "del";
+}
+export interface ClearOp {
+  op: "clear";
+}
+export interface Progress {
+  done: number;
+  total: number;
+}
+export interface Rejection {
+  clientId: string;
+  code: string;
+  message: string;
+  mutationId: number;
+  params?: Params;
+}
+export interface Params {
+  [k: string]: unknown | undefined;
+}
+
+export interface PushRequest {
+  clientId: string;
+  /**
+   * @maxItems 1000
+   */
+  mutations: Mutation[];
+  protocolVersion: number;
+  schemaVersion: number;
+}
+export interface Mutation {
+  args: Args;
+  clientId?: string | null;
+  hlc: string;
+  id: number;
+  name: string;
+}
+export interface Args {
+  [k: string]: unknown | undefined;
+}
+
+export interface PushResponse {
+  lastMutationId: number;
+  ok: boolean;
+}
+
+/**
+ * Two edits of the same field: the later by HLC won (``kept``), the other is kept here.
+ */
+export interface EntityConflict {
+  createdAt: string;
+  customerId: string;
+  entity: string;
+  entityId: string;
+  field: string;
+  id: string;
+  keptBy: string | null;
+  keptHlc: string | null;
+  keptValue: unknown;
+  lostBy: string | null;
+  lostDeviceId: string | null;
+  lostHlc: string;
+  lostValue: unknown;
+  version: number;
+}
+
+export interface EntityContact {
+  birthday: string | null;
+  createdAt: string;
+  customerId: string;
+  id: string;
+  name: string;
+  phone: string | null;
+  updatedAt: string;
+  version: number;
+}
+
+export interface EntityCustomer {
+  address: string | null;
+  assignedRepId: string | null;
+  createdAt: string;
+  id: string;
+  kind: "enterprise" | "individual" | "guest" | "partner";
+  name: string;
+  orgUnitId: string;
+  phone: string | null;
+  status: "potential" | "active" | "at_risk" | "churned";
+  tags: string[];
+  tier: ("A" | "B" | "C") | null;
+  updatedAt: string;
+  version: number;
+}
+
+export interface MutationContactCreate {
+  birthday?: string | null;
+  customerId: string;
+  id: string;
+  name: string;
+  phone?: string | null;
+}
+
+export interface MutationContactUpdate {
+  base: number;
+  birthday?: string | null;
+  id: string;
+  name?: string | null;
+  phone?: string | null;
+}
+
+export interface MutationCustomerCreate {
+  address?: string | null;
+  assignedRepId?: string | null;
+  id: string;
+  kind?: "enterprise" | "individual" | "guest" | "partner";
+  name: string;
+  orgUnitId?: string | null;
+  phone?: string | null;
+  status?: "potential" | "active" | "at_risk" | "churned";
+  /**
+   * @maxItems 30
+   */
+  tags?: string[];
+  tier?: ("A" | "B" | "C") | null;
+}
+
+export interface MutationCustomerUpdate {
+  address?: string | null;
+  base: number;
+  id: string;
+  kind?: ("enterprise" | "individual" | "guest" | "partner") | null;
+  name?: string | null;
+  phone?: string | null;
+  status?: ("potential" | "active" | "at_risk" | "churned") | null;
+  tags?: string[] | null;
+  tier?: ("A" | "B" | "C") | null;
+}
+
+export const PROTOCOL = {
+  "entities": [
+    "conflict",
+    "contact",
+    "customer"
+  ],
+  "maxMutationsPerPush": 1000,
+  "minSchemaVersion": 1,
+  "mutations": [
+    "contact.create",
+    "contact.update",
+    "customer.create",
+    "customer.update"
+  ],
+  "protocolVersion": 1,
+  "refusals": {
+    "bad-request": 400,
+    "client-mismatch": 403,
+    "device-revoked": 401,
+    "mutation-gap": 409,
+    "not-authenticated": 401,
+    "payload-too-large": 413,
+    "rate-limited": 429,
+    "reset-required": 409,
+    "token-expired": 401,
+    "unsupported-protocol-version": 400,
+    "unsupported-schema-version": 400,
+    "update-required": 426,
+    "user-disabled": 401
+  },
+  "schemaVersion": 1
+} as const;

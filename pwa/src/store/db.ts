@@ -1,0 +1,89 @@
+// A small synchronous facade over SQLite-WASM's oo1 API. The same code runs in the app's worker
+// (OPFS, opfs-sahpool VFS) and in Vitest (in memory).
+
+export type Row = Record<string, unknown>;
+
+export interface Db {
+  run(sql: string, bind?: unknown[]): void;
+  all<T = Row>(sql: string, bind?: unknown[]): T[];
+  get<T = Row>(sql: string, bind?: unknown[]): T | undefined;
+  /** Runs `sql` once per row of `rows` with one prepared statement. */
+  bulk(sql: string, rows: unknown[][]): void;
+  /** A write transaction: everything in `fn` commits together or not at all. */
+  tx<T>(fn: () => T): T;
+  close(): void;
+}
+
+// Minimal structural types of the oo1 API we use (the package's own .d.ts is large).
+interface Oo1Stmt {
+  bind(values: unknown[]): Oo1Stmt;
+  stepReset(): Oo1Stmt;
+  finalize(): void;
+}
+export interface Oo1Db {
+  exec(opts: { sql: string; bind?: unknown[]; rowMode?: 'object'; returnValue?: 'resultRows' }): unknown;
+  prepare(sql: string): Oo1Stmt;
+  close(): void;
+}
+
+export class StorageFullError extends Error {
+  constructor(cause: unknown) {
+    super('The phone is out of storage space for Outpost.');
+    this.name = 'StorageFullError';
+    this.cause = cause;
+  }
+}
+
+function translate(e: unknown): unknown {
+  const text = String((e as Error)?.message ?? e);
+  if (/SQLITE_FULL|quota|QuotaExceeded|disk is full/i.test(text)) return new StorageFullError(e);
+  return e;
+}
+
+export function wrap(db: Oo1Db): Db {
+  let depth = 0;
+  const api: Db = {
+    run(sql, bind) {
+      try {
+        db.exec({ sql, bind: bind as unknown[] });
+      } catch (e) {
+        throw translate(e);
+      }
+    },
+    all<T>(sql: string, bind?: unknown[]): T[] {
+      return db.exec({ sql, bind, rowMode: 'object', returnValue: 'resultRows' }) as T[];
+    },
+    get<T>(sql: string, bind?: unknown[]): T | undefined {
+      return api.all<T>(sql, bind)[0];
+    },
+    bulk(sql, rows) {
+      const st = db.prepare(sql);
+      try {
+        for (const r of rows) st.bind(r).stepReset();
+      } catch (e) {
+        throw translate(e);
+      } finally {
+        st.finalize();
+      }
+    },
+    tx<T>(fn: () => T): T {
+      if (depth > 0) return fn();
+      db.exec({ sql: 'BEGIN IMMEDIATE' });
+      depth++;
+      try {
+        const out = fn();
+        db.exec({ sql: 'COMMIT' });
+        return out;
+      } catch (e) {
+        db.exec({ sql: 'ROLLBACK' });
+        throw translate(e);
+      } finally {
+        depth--;
+      }
+    },
+    close() {
+      db.close();
+    },
+  };
+  return api;
+}

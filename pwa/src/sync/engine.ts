@@ -1,0 +1,468 @@
+// The client half of the sync log (ARCHITECTURE.md §3): an outbox of pending mutations in the
+// on-device database, optimistic local apply, push then pull, rebase of still-pending mutations
+// over pulled state, HLC stamps and `base` on updates, paged first sync with progress, `clear`,
+// `reset-required` and the typed 401s. It does no I/O itself: `transport` sends the requests.
+import type { PullResponse } from '../protocol.gen';
+import { PROTOCOL } from '../protocol.gen';
+import type { Db } from '../store/db';
+import { tick } from './hlc';
+
+// biome-ignore lint: rows are free-form JSON objects
+export type Value = Record<string, any>;
+export interface Reply {
+  status: number;
+  body: Value;
+}
+export type Transport = (path: string, body: unknown) => Promise<Reply>;
+
+export class SyncStopped extends Error {
+  constructor(public code: string) {
+    super(code);
+    this.name = 'SyncStopped';
+  }
+}
+export class UpdateRequired extends Error {
+  constructor() {
+    super('update-required');
+    this.name = 'UpdateRequired';
+  }
+}
+export class ServerRefused extends Error {
+  constructor(
+    public status: number,
+    public body: Value,
+  ) {
+    super(`${status} ${body?.error ?? ''} ${body?.detail ?? ''}`.trim());
+    this.name = 'ServerRefused';
+  }
+}
+
+export interface OutboxEntry {
+  id: number;
+  name: string;
+  args: Value;
+  hlc: string;
+  createdAt: number;
+  state: 'pending' | 'rejected';
+  code?: string | null;
+  message?: string | null;
+  params?: Value | null;
+}
+
+export interface SyncStatus {
+  clientId: string | null;
+  pending: number;
+  oldestPendingAt: number | null;
+  rejected: number;
+  conflicts: number;
+  lastSyncAt: number | null;
+  lastError: string | null;
+  progress: { done: number; total: number } | null;
+  stopped: string | null;
+  updateRequired: boolean;
+}
+
+/** The optimistic effect of a mutation on one row (the server's rules decide for real). */
+export function applyMutation(row: Value | undefined, name: string, args: Value): Value | undefined {
+  const verb = name.split('.')[1];
+  if (verb === 'create') {
+    const created: Value = { ...args };
+    if (created.version === undefined) created.version = 0;
+    if (name === 'customer.create') {
+      created.kind ??= 'enterprise';
+      created.status ??= 'potential';
+      created.tags ??= [];
+    }
+    return { ...(row ?? {}), ...created };
+  }
+  if (verb === 'update') {
+    if (!row) return row;
+    const { id: _id, base: _base, ...changes } = args;
+    return { ...row, ...changes };
+  }
+  return row;
+}
+
+export function keyOf(name: string, args: Value): [string, string] {
+  return [name.split('.')[0], String(args.id)];
+}
+
+function sortKey(entity: string, v: Value): string | null {
+  if (entity === 'conflict') return String(v.createdAt ?? '');
+  return typeof v.name === 'string' ? v.name.toLocaleLowerCase() : null;
+}
+
+function parentOf(entity: string, v: Value): string | null {
+  return entity === 'contact' || entity === 'conflict' ? (v.customerId ?? null) : null;
+}
+
+function searchText(v: Value): string {
+  return [v.name, v.phone, v.address, ...(Array.isArray(v.tags) ? v.tags : [])].filter(Boolean).join(' ');
+}
+
+export interface EngineOptions {
+  now?: () => number;
+  pushBatch?: number;
+}
+
+export class SyncEngine {
+  private now: () => number;
+  private pushBatch: number;
+
+  constructor(
+    private db: Db,
+    private transport: Transport,
+    opts: EngineOptions = {},
+  ) {
+    this.now = opts.now ?? (() => Date.now());
+    this.pushBatch = opts.pushBatch ?? 100;
+  }
+
+  // ------------------------------------------------------------------ meta
+
+  meta(key: string): string | null {
+    return this.db.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', [key])?.value ?? null;
+  }
+
+  setMeta(key: string, value: string | number | null): void {
+    if (value === null) this.db.run('DELETE FROM meta WHERE key = ?', [key]);
+    else this.db.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, String(value)]);
+  }
+
+  get clientId(): string | null {
+    return this.meta('clientId');
+  }
+
+  get cookie(): string | null {
+    return this.meta('cookie');
+  }
+
+  /** Bind the store to the device id issued at login. A new id (the old device was revoked)
+   * renumbers the outbox from 1 for the new client and starts a full sync; nothing is dropped. */
+  adoptClient(clientId: string): void {
+    this.db.tx(() => {
+      const old = this.clientId;
+      if (old === clientId) return;
+      const entries = this.db.all<{ id: number }>('SELECT id FROM outbox ORDER BY id');
+      let next = 1;
+      this.db.run('UPDATE outbox SET id = -id');
+      for (const e of entries) this.db.run('UPDATE outbox SET id = ? WHERE id = ?', [next++, -e.id]);
+      this.setMeta('clientId', clientId);
+      this.setMeta('nextMutationId', next);
+      this.setMeta('lastMutationId', 0);
+      this.setMeta('cookie', null);
+      this.setMeta('stopped', null);
+    });
+  }
+
+  // ------------------------------------------------------------------ reading
+
+  view(entity: string, id: string): Value | undefined {
+    const o = this.db.get<{ value: string | null }>('SELECT value FROM overlay WHERE entity = ? AND id = ?', [entity, id]);
+    if (o) return o.value === null ? undefined : JSON.parse(o.value);
+    const s = this.db.get<{ value: string }>('SELECT value FROM synced WHERE entity = ? AND id = ?', [entity, id]);
+    return s ? JSON.parse(s.value) : undefined;
+  }
+
+  synced(entity: string, id: string): Value | undefined {
+    const s = this.db.get<{ value: string }>('SELECT value FROM synced WHERE entity = ? AND id = ?', [entity, id]);
+    return s ? JSON.parse(s.value) : undefined;
+  }
+
+  private list(entity: string, where: { synced: string; overlay: string; bind: unknown[] }, limit: number): Value[] {
+    const sql = `
+      SELECT value, sk FROM (
+        SELECT COALESCE(o.value, s.value) AS value, COALESCE(o.sort_key, s.sort_key) AS sk
+          FROM synced s LEFT JOIN overlay o ON o.entity = s.entity AND o.id = s.id
+         WHERE s.entity = ?1 AND (o.id IS NULL OR o.value IS NOT NULL) AND (${where.synced})
+        UNION ALL
+        SELECT o.value AS value, o.sort_key AS sk FROM overlay o
+         WHERE o.entity = ?1 AND o.value IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM synced s WHERE s.entity = o.entity AND s.id = o.id) AND (${where.overlay})
+      ) ORDER BY sk LIMIT ?2`;
+    return this.db.all<{ value: string }>(sql, [entity, limit, ...where.bind]).map((r) => JSON.parse(r.value));
+  }
+
+  /** My customers, optionally filtered by a search over name, phone, address and tags. */
+  customers(query = '', limit = 50): Value[] {
+    const q = query.trim();
+    if (!q) return this.list('customer', { synced: '1', overlay: '1', bind: [] }, limit);
+    const like = `%${q.replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
+    // The trigram index answers queries of three characters or more; shorter ones scan the index text.
+    const fts = [...q].length >= 3
+      ? `s.id IN (SELECT id FROM customer_fts WHERE customer_fts MATCH ?3)`
+      : `s.id IN (SELECT id FROM customer_fts WHERE text LIKE ?3 ESCAPE '\\')`;
+    const match = [...q].length >= 3 ? `"${q.replace(/"/g, '""')}"` : like;
+    return this.list(
+      'customer',
+      {
+        synced: `((o.id IS NULL AND ${fts}) OR (o.id IS NOT NULL AND o.value LIKE ?4 ESCAPE '\\'))`,
+        overlay: `o.value LIKE ?4 ESCAPE '\\'`,
+        bind: [match, like],
+      },
+      limit,
+    );
+  }
+
+  customerCount(): number {
+    return Number(this.db.get<{ n: number }>("SELECT count(*) AS n FROM synced WHERE entity = 'customer'")?.n ?? 0);
+  }
+
+  contacts(customerId: string): Value[] {
+    return this.list('contact', { synced: 's.parent_id = ?3', overlay: 'o.parent_id = ?3', bind: [customerId] }, 500);
+  }
+
+  conflicts(customerId?: string): Value[] {
+    const rows = customerId
+      ? this.list('conflict', { synced: 's.parent_id = ?3', overlay: '0', bind: [customerId] }, 500)
+      : this.list('conflict', { synced: '1', overlay: '0', bind: [] }, 500);
+    return rows.reverse();
+  }
+
+  outbox(state?: 'pending' | 'rejected'): OutboxEntry[] {
+    const rows = this.db.all<Value>(
+      `SELECT * FROM outbox ${state ? 'WHERE state = ?' : ''} ORDER BY id`,
+      state ? [state] : [],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      args: JSON.parse(r.args),
+      hlc: r.hlc,
+      createdAt: r.created_at,
+      state: r.state,
+      code: r.code,
+      message: r.message,
+      params: r.params ? JSON.parse(r.params) : null,
+    }));
+  }
+
+  status(): SyncStatus {
+    const p = this.db.get<{ n: number; oldest: number | null }>(
+      "SELECT count(*) AS n, min(created_at) AS oldest FROM outbox WHERE state = 'pending'",
+    );
+    const r = this.db.get<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE state = 'rejected'");
+    const c = this.db.get<{ n: number }>("SELECT count(*) AS n FROM synced WHERE entity = 'conflict'");
+    const progress = this.meta('progress');
+    const last = this.meta('lastSyncAt');
+    return {
+      clientId: this.clientId,
+      pending: Number(p?.n ?? 0),
+      oldestPendingAt: p?.oldest ?? null,
+      rejected: Number(r?.n ?? 0),
+      conflicts: Number(c?.n ?? 0),
+      lastSyncAt: last ? Number(last) : null,
+      lastError: this.meta('lastError'),
+      progress: progress ? JSON.parse(progress) : null,
+      stopped: this.meta('stopped'),
+      updateRequired: this.meta('updateRequired') === '1',
+    };
+  }
+
+  // ------------------------------------------------------------------ local changes
+
+  /** Apply a change locally and queue it, in one transaction. */
+  mutate(name: string, args: Value): OutboxEntry {
+    const clientId = this.clientId;
+    if (!clientId) throw new Error('not logged in');
+    return this.db.tx(() => {
+      const id = Number(this.meta('nextMutationId') ?? '1');
+      const hlc = tick(this.meta('hlc'), this.now(), clientId);
+      const createdAt = this.now();
+      this.db.run('INSERT INTO outbox (id, name, args, hlc, created_at) VALUES (?, ?, ?, ?, ?)', [
+        id,
+        name,
+        JSON.stringify(args),
+        hlc,
+        createdAt,
+      ]);
+      this.setMeta('nextMutationId', id + 1);
+      this.setMeta('hlc', hlc);
+      const [entity, rowId] = keyOf(name, args);
+      this.writeOverlay(entity, rowId, applyMutation(this.view(entity, rowId), name, args));
+      return { id, name, args, hlc, createdAt, state: 'pending' as const };
+    });
+  }
+
+  /** An update of some fields, carrying `base`: the row's version as last pulled. */
+  update(entity: string, id: string, changes: Value): OutboxEntry {
+    const base = Number(this.synced(entity, id)?.version ?? 0);
+    return this.mutate(`${entity}.update`, { id, base, ...changes });
+  }
+
+  /** Send a rejected change again, as it was or fixed, as a new mutation. */
+  resend(outboxId: number, args?: Value): OutboxEntry {
+    return this.db.tx(() => {
+      const [entry] = this.outbox().filter((e) => e.id === outboxId && e.state === 'rejected');
+      if (!entry) throw new Error(`no rejected change ${outboxId}`);
+      this.db.run('DELETE FROM outbox WHERE id = ?', [outboxId]);
+      let fixed = args ?? entry.args;
+      if (entry.name.endsWith('.update')) {
+        const [entity, id] = keyOf(entry.name, fixed);
+        fixed = { ...fixed, base: Number(this.synced(entity, id)?.version ?? 0) };
+      }
+      return this.mutate(entry.name, fixed);
+    });
+  }
+
+  /** Drop a rejected change the user decided not to send again. */
+  discard(outboxId: number): void {
+    this.db.run("DELETE FROM outbox WHERE id = ? AND state = 'rejected'", [outboxId]);
+  }
+
+  exportOutbox(): string {
+    return JSON.stringify({ clientId: this.clientId, exportedAt: new Date(this.now()).toISOString(), changes: this.outbox() }, null, 2);
+  }
+
+  private writeOverlay(entity: string, id: string, value: Value | undefined): void {
+    this.db.run(
+      `INSERT INTO overlay (entity, id, value, sort_key, parent_id) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (entity, id) DO UPDATE SET value = excluded.value, sort_key = excluded.sort_key,
+         parent_id = excluded.parent_id`,
+      [entity, id, value ? JSON.stringify(value) : null, value ? sortKey(entity, value) : null, value ? parentOf(entity, value) : null],
+    );
+  }
+
+  /** Rebuild the overlay: synced state with every still-pending mutation re-applied in order. */
+  private rebase(): void {
+    this.db.run('DELETE FROM overlay');
+    for (const m of this.outbox('pending')) {
+      const [entity, id] = keyOf(m.name, m.args);
+      this.writeOverlay(entity, id, applyMutation(this.view(entity, id), m.name, m.args));
+    }
+  }
+
+  // ------------------------------------------------------------------ sync
+
+  private envelope(extra: Value): Value {
+    return {
+      protocolVersion: PROTOCOL.protocolVersion,
+      schemaVersion: PROTOCOL.schemaVersion,
+      clientId: this.clientId,
+      ...extra,
+    };
+  }
+
+  private refuse(reply: Reply): never {
+    const code = reply.body?.error;
+    if (reply.status === 401 && (code === 'device-revoked' || code === 'user-disabled')) {
+      this.stop(code);
+      throw new SyncStopped(code);
+    }
+    if (reply.status === 426) {
+      this.setMeta('updateRequired', 1);
+      throw new UpdateRequired();
+    }
+    throw new ServerRefused(reply.status, reply.body);
+  }
+
+  /** The server refused this device for good: stop syncing, clear synced rows, keep the outbox. */
+  stop(code: string): void {
+    this.db.tx(() => {
+      this.db.run('DELETE FROM synced');
+      this.db.run('DELETE FROM customer_fts');
+      this.setMeta('cookie', null);
+      this.setMeta('progress', null);
+      this.setMeta('stopped', code);
+      this.rebase();
+    });
+  }
+
+  async push(): Promise<void> {
+    let sentUpTo = Number(this.meta('lastMutationId') ?? '0');
+    for (;;) {
+      const batch = this.db
+        .all<Value>("SELECT * FROM outbox WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?", [sentUpTo, this.pushBatch])
+        .map((r) => ({ clientId: this.clientId, id: r.id, name: r.name, args: JSON.parse(r.args), hlc: r.hlc }));
+      if (batch.length === 0) return;
+      const reply = await this.transport('/api/sync/push', this.envelope({ mutations: batch }));
+      if (reply.status !== 200) this.refuse(reply);
+      sentUpTo = Math.max(sentUpTo, Number(reply.body.lastMutationId));
+    }
+  }
+
+  async pull(onPage?: (done: number, total: number) => void): Promise<void> {
+    for (;;) {
+      const reply = await this.transport('/api/sync/pull', this.envelope({ cookie: this.cookie }));
+      if (reply.status === 409 && reply.body?.error === 'reset-required') {
+        this.setMeta('cookie', null);
+        continue;
+      }
+      if (reply.status !== 200) this.refuse(reply);
+      const page = reply.body as PullResponse;
+      this.applyPage(page);
+      onPage?.(page.progress.done, page.progress.total);
+      if (!page.more) return;
+    }
+  }
+
+  /** One page and its cookie, applied in one local transaction. */
+  applyPage(page: PullResponse): void {
+    const clientId = this.clientId;
+    this.db.tx(() => {
+      const puts: unknown[][] = [];
+      const ftsPuts: unknown[][] = [];
+      const flush = () => {
+        if (puts.length) {
+          this.db.bulk(
+            `INSERT INTO synced (entity, id, value, sort_key, parent_id) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (entity, id) DO UPDATE SET value = excluded.value, sort_key = excluded.sort_key,
+               parent_id = excluded.parent_id`,
+            puts,
+          );
+          puts.length = 0;
+        }
+        if (ftsPuts.length) {
+          this.db.bulk('DELETE FROM customer_fts WHERE id = ?', ftsPuts.map((r) => [r[0]]));
+          this.db.bulk('INSERT INTO customer_fts (id, text) VALUES (?, ?)', ftsPuts);
+          ftsPuts.length = 0;
+        }
+      };
+      for (const op of page.patch) {
+        if (op.op === 'clear') {
+          puts.length = 0;
+          ftsPuts.length = 0;
+          this.db.run('DELETE FROM synced');
+          this.db.run('DELETE FROM customer_fts');
+        } else if (op.op === 'put') {
+          const v = op.value as Value;
+          puts.push([op.entity, op.id, JSON.stringify(v), sortKey(op.entity, v), parentOf(op.entity, v)]);
+          if (op.entity === 'customer') ftsPuts.push([op.id, searchText(v)]);
+        } else {
+          flush();
+          this.db.run('DELETE FROM synced WHERE entity = ? AND id = ?', [op.entity, op.id]);
+          if (op.entity === 'customer') this.db.run('DELETE FROM customer_fts WHERE id = ?', [op.id]);
+        }
+      }
+      flush();
+      const lmid = Number((clientId && page.lastMutationIds[clientId]) ?? 0);
+      const confirmed = Math.max(lmid, Number(this.meta('lastMutationId') ?? '0'));
+      const rejections = new Map(page.rejections.filter((r) => r.clientId === clientId).map((r) => [r.mutationId, r]));
+      for (const [mid, r] of rejections) {
+        this.db.run(
+          "UPDATE outbox SET state = 'rejected', code = ?, message = ?, params = ? WHERE id = ? AND state = 'pending'",
+          [r.code, r.message, JSON.stringify(r.params ?? {}), mid],
+        );
+      }
+      this.db.run("DELETE FROM outbox WHERE state = 'pending' AND id <= ?", [confirmed]);
+      this.setMeta('lastMutationId', confirmed);
+      this.setMeta('cookie', page.cookie);
+      this.setMeta('progress', page.more ? JSON.stringify(page.progress) : null);
+      this.rebase();
+    });
+  }
+
+  /** Push what is pending, then pull until up to date. */
+  async sync(onPage?: (done: number, total: number) => void): Promise<void> {
+    if (this.meta('stopped')) throw new SyncStopped(this.meta('stopped') as string);
+    try {
+      await this.push();
+      await this.pull(onPage);
+      this.setMeta('lastSyncAt', this.now());
+      this.setMeta('lastError', null);
+    } catch (e) {
+      this.setMeta('lastError', e instanceof Error ? e.message : String(e));
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,215 @@
+import { describe, expect, it } from 'vitest';
+import { applyMutation, ServerRefused, SyncStopped } from '../src/sync/engine';
+import { engine, ok, page } from './helpers';
+
+const C1 = { id: 'c1', name: 'Old Name', phone: '13900000000', status: 'active', tags: [], version: 3 };
+
+describe('local changes', () => {
+  it('applies a change optimistically and queues it in the same transaction', async () => {
+    const { db, e } = await engine();
+    e.applyPage(page({ patch: [{ op: 'put', entity: 'customer', id: 'c1', value: C1 }] }) as never);
+    const m = e.update('customer', 'c1', { name: 'New Name' });
+    expect(m.args).toEqual({ id: 'c1', base: 3, name: 'New Name' });
+    expect(e.view('customer', 'c1')?.name).toBe('New Name');
+    expect(e.synced('customer', 'c1')?.name).toBe('Old Name');
+    expect(e.outbox('pending').map((x) => x.id)).toEqual([1]);
+    // Make the outbox write fail: the optimistic change must not be left behind without it.
+    db.run("CREATE TRIGGER no_more BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'disk says no'); END");
+    expect(() => e.update('customer', 'c1', { name: 'Lost?' })).toThrow(/disk says no/);
+    expect(e.view('customer', 'c1')?.name).toBe('New Name');
+    expect(e.outbox().length).toBe(1);
+    expect(e.meta('nextMutationId')).toBe('2');
+  });
+
+  it('allocates mutation ids without gaps and stamps increasing HLCs', async () => {
+    const { e } = await engine();
+    const ids = [];
+    const stamps = [];
+    for (let i = 0; i < 5; i++) {
+      const m = e.mutate('customer.create', { id: `n${i}`, name: `N${i}` });
+      ids.push(m.id);
+      stamps.push(m.hlc);
+    }
+    expect(ids).toEqual([1, 2, 3, 4, 5]);
+    expect([...stamps].sort()).toEqual(stamps);
+    expect(new Set(stamps).size).toBe(5);
+  });
+
+  it('finds customers by Chinese and English text, including pending ones', async () => {
+    const { e } = await engine();
+    e.applyPage(
+      page({
+        patch: [
+          { op: 'put', entity: 'customer', id: 'a', value: { id: 'a', name: '广州科技有限公司', phone: '13800000001', tags: ['VIP'], version: 1 } },
+          { op: 'put', entity: 'customer', id: 'b', value: { id: 'b', name: 'Pearl River Hotel', phone: '13800000002', tags: [], version: 1 } },
+        ],
+      }) as never,
+    );
+    e.mutate('customer.create', { id: 'c', name: '深圳科技集团' });
+    const names = (q: string) => e.customers(q).map((c) => c.name).sort();
+    expect(names('科技')).toEqual(['广州科技有限公司', '深圳科技集团']);
+    expect(names('有限公司')).toEqual(['广州科技有限公司']);
+    expect(names('river')).toEqual(['Pearl River Hotel']);
+    expect(names('0002')).toEqual(['Pearl River Hotel']);
+    expect(names('VIP')).toEqual(['广州科技有限公司']);
+    expect(names('')).toEqual(['Pearl River Hotel', '广州科技有限公司', '深圳科技集团']);
+    e.update('customer', 'b', { name: 'Golden Hotel' });
+    expect(names('river')).toEqual([]);
+    expect(names('golden')).toEqual(['Golden Hotel']);
+  });
+});
+
+describe('push and pull', () => {
+  it('is exactly-once against lastMutationIds and rebases what is still pending', async () => {
+    const { e, server } = await engine([
+      ok({ ok: true, lastMutationId: 1 }),
+      ok(
+        page({
+          cookie: 'c2',
+          lastMutationIds: { 'dev-1': 1 },
+          patch: [{ op: 'put', entity: 'customer', id: 'c1', value: { ...C1, name: 'Mine', status: 'churned', version: 9 } }],
+        }),
+      ),
+    ]);
+    e.applyPage(page({ patch: [{ op: 'put', entity: 'customer', id: 'c1', value: C1 }] }) as never);
+    e.update('customer', 'c1', { name: 'Mine' });
+    await e.push();
+    // a second change made while the first was in flight
+    e.update('customer', 'c1', { status: 'at_risk' });
+    await e.pull();
+    expect(server.requests[0].body.mutations.map((m: { id: number }) => m.id)).toEqual([1]);
+    expect(e.outbox('pending').map((m) => m.id)).toEqual([2]);
+    expect(e.view('customer', 'c1')).toMatchObject({ name: 'Mine', status: 'at_risk', version: 9 });
+    expect(e.synced('customer', 'c1')).toMatchObject({ status: 'churned' });
+    expect(e.cookie).toBe('c2');
+  });
+
+  it('retries a push whose reply was lost without re-applying: the server skips processed ids', async () => {
+    const { e, server } = await engine([
+      () => {
+        throw new TypeError('Failed to fetch');
+      },
+      ok({ ok: true, lastMutationId: 2 }),
+    ]);
+    e.mutate('customer.create', { id: 'x', name: 'X' });
+    e.mutate('customer.update', { id: 'x', base: 0, name: 'Y' });
+    await expect(e.push()).rejects.toThrow(/Failed to fetch/);
+    await e.push();
+    expect(server.requests.map((r) => r.body.mutations.map((m: { id: number }) => m.id))).toEqual([[1, 2], [1, 2]]);
+    expect(e.outbox('pending').length).toBe(2); // confirmed only by a pull
+  });
+
+  it('undoes a rejected change, keeps it with its reason, and resends it fixed', async () => {
+    const { e, server } = await engine([
+      ok({ ok: true, lastMutationId: 1 }),
+      ok(
+        page({
+          cookie: 'c2',
+          lastMutationIds: { 'dev-1': 1 },
+          rejections: [{ clientId: 'dev-1', mutationId: 1, code: 'invalid-phone', message: '999 is not valid', params: { phone: '999' } }],
+        }),
+      ),
+      ok({ ok: true, lastMutationId: 2 }),
+      ok(
+        page({
+          cookie: 'c3',
+          lastMutationIds: { 'dev-1': 2 },
+          patch: [{ op: 'put', entity: 'customer', id: 'c1', value: { ...C1, phone: '13912345678', version: 4 } }],
+        }),
+      ),
+    ]);
+    e.applyPage(page({ patch: [{ op: 'put', entity: 'customer', id: 'c1', value: C1 }] }) as never);
+    e.update('customer', 'c1', { phone: '999' });
+    expect(e.view('customer', 'c1')?.phone).toBe('999');
+    await e.sync();
+    expect(e.view('customer', 'c1')?.phone).toBe('13900000000');
+    const [rej] = e.outbox('rejected');
+    expect(rej).toMatchObject({ id: 1, code: 'invalid-phone', message: '999 is not valid', params: { phone: '999' } });
+    expect(e.status()).toMatchObject({ pending: 0, rejected: 1 });
+    e.resend(rej.id, { ...rej.args, phone: '13912345678' });
+    expect(e.outbox('rejected')).toEqual([]);
+    expect(e.view('customer', 'c1')?.phone).toBe('13912345678');
+    await e.sync();
+    expect(server.requests[2].body.mutations[0]).toMatchObject({ id: 2, args: { id: 'c1', base: 3, phone: '13912345678' } });
+    expect(e.status()).toMatchObject({ pending: 0, rejected: 0 });
+  });
+
+  it('shows conflicts for a customer with both values', async () => {
+    const { e } = await engine();
+    const conflict = { id: 'k1', entity: 'customer', entityId: 'c1', customerId: 'c1', field: 'address', keptValue: 'B', lostValue: 'A', keptHlc: 'x', lostHlc: 'w', createdAt: '2026-01-01T00:00:00Z', version: 5 };
+    e.applyPage(page({ patch: [{ op: 'put', entity: 'customer', id: 'c1', value: C1 }, { op: 'put', entity: 'conflict', id: 'k1', value: conflict }] }) as never);
+    expect(e.conflicts('c1')).toEqual([conflict]);
+    expect(e.conflicts('other')).toEqual([]);
+    expect(e.status().conflicts).toBe(1);
+  });
+
+  it('applies a page and its cookie atomically: a failing page changes nothing', async () => {
+    const { db, e } = await engine();
+    e.applyPage(page({ cookie: 'good', patch: [{ op: 'put', entity: 'customer', id: 'c1', value: C1 }] }) as never);
+    db.run("CREATE TRIGGER bad_row BEFORE INSERT ON synced WHEN NEW.id = 'poison' BEGIN SELECT RAISE(ABORT, 'quota'); END");
+    expect(() =>
+      e.applyPage(
+        page({
+          cookie: 'next',
+          patch: [
+            { op: 'put', entity: 'customer', id: 'c2', value: { ...C1, id: 'c2' } },
+            { op: 'put', entity: 'customer', id: 'poison', value: { ...C1, id: 'poison' } },
+          ],
+        }) as never,
+      ),
+    ).toThrow();
+    expect(e.cookie).toBe('good');
+    expect(e.synced('customer', 'c2')).toBeUndefined();
+  });
+
+  it('never moves the cookie backwards: a failed pull keeps the last applied cookie', async () => {
+    const { e } = await engine([ok(page({ cookie: 'c2', more: true, progress: { done: 1, total: 2 }, patch: [{ op: 'clear' }] })), { status: 500, body: { error: 'internal-error' } }]);
+    await expect(e.pull()).rejects.toBeInstanceOf(ServerRefused);
+    expect(e.cookie).toBe('c2');
+    expect(e.status().progress).toEqual({ done: 1, total: 2 });
+  });
+
+  it('pulls again from the start on reset-required, keeping the outbox', async () => {
+    const { e, server } = await engine([
+      { status: 409, body: { error: 'reset-required' } },
+      ok(page({ cookie: 'fresh', patch: [{ op: 'clear' }, { op: 'put', entity: 'customer', id: 'c1', value: C1 }] })),
+    ]);
+    e.setMeta('cookie', 'stale');
+    e.mutate('customer.create', { id: 'mine', name: 'Mine' });
+    await e.pull();
+    expect(server.requests.map((r) => r.body.cookie)).toEqual(['stale', null]);
+    expect(e.cookie).toBe('fresh');
+    expect(e.customers().map((c) => c.id).sort()).toEqual(['c1', 'mine']);
+  });
+
+  it('stops on device-revoked: synced rows cleared, outbox kept and exportable', async () => {
+    const { e } = await engine([{ status: 401, body: { error: 'device-revoked' } }]);
+    e.applyPage(page({ patch: [{ op: 'put', entity: 'customer', id: 'c1', value: C1 }] }) as never);
+    e.update('customer', 'c1', { name: 'Unsynced' });
+    await expect(e.sync()).rejects.toBeInstanceOf(SyncStopped);
+    expect(e.synced('customer', 'c1')).toBeUndefined();
+    expect(e.status()).toMatchObject({ stopped: 'device-revoked', pending: 1 });
+    const exported = JSON.parse(e.exportOutbox());
+    expect(exported.changes[0]).toMatchObject({ name: 'customer.update', args: { id: 'c1', name: 'Unsynced' } });
+    await expect(e.sync()).rejects.toBeInstanceOf(SyncStopped);
+  });
+
+  it('renumbers the outbox from 1 when the install gets a new device id', async () => {
+    const { e } = await engine();
+    e.mutate('customer.create', { id: 'a', name: 'A' });
+    e.mutate('customer.create', { id: 'b', name: 'B' });
+    e.adoptClient('dev-2');
+    expect(e.outbox().map((m) => [m.id, m.args.id])).toEqual([[1, 'a'], [2, 'b']]);
+    expect(e.mutate('customer.create', { id: 'c', name: 'C' }).id).toBe(3);
+    expect(e.cookie).toBeNull();
+  });
+});
+
+describe('applyMutation', () => {
+  it('fills a created customer with the server defaults', () => {
+    expect(applyMutation(undefined, 'customer.create', { id: 'x', name: 'X' })).toEqual({ id: 'x', name: 'X', kind: 'enterprise', status: 'potential', tags: [], version: 0 });
+  });
+  it('leaves a missing row missing on update', () => {
+    expect(applyMutation(undefined, 'customer.update', { id: 'x', base: 0, name: 'X' })).toBeUndefined();
+  });
+});

@@ -1,0 +1,66 @@
+// The shared protocol test vectors (sync_protocol/vectors), as pytest runs them too.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { PullResponse } from '../src/protocol.gen';
+import { clamp, compare, format, isValid, parse } from '../src/sync/hlc';
+import { engine } from './helpers';
+
+const dir = join(__dirname, '..', '..', 'sync_protocol', 'vectors');
+const load = (f: string) => JSON.parse(readFileSync(join(dir, f), 'utf8'));
+const HLC = load('hlc.json');
+const CLIENT = load('client.json');
+
+describe('HLC vectors', () => {
+  it.each(HLC.valid as string[])('parses %s', (s) => {
+    expect(isValid(s)).toBe(true);
+    expect(format(parse(s))).toBe(s);
+  });
+  it.each(HLC.invalid as string[])('refuses %s', (s) => {
+    expect(isValid(s)).toBe(false);
+    expect(() => parse(s)).toThrow();
+  });
+  it.each(HLC.order as Array<{ a: string; b: string; cmp: number }>)('orders $a vs $b', ({ a, b, cmp }) => {
+    expect(compare(a, b)).toBe(cmp);
+  });
+  it.each(HLC.clamp as Array<{ stamp: string; serverMs: number; expected: string }>)('clamps $stamp', (c) => {
+    expect(clamp(c.stamp, c.serverMs)).toBe(c.expected);
+  });
+});
+
+describe('client page vectors', () => {
+  it.each(CLIENT.scenarios as Array<Record<string, any>>)('$name', async (sc) => {
+    const { db, e } = await engine([], CLIENT.clientId);
+    db.tx(() => {
+      for (const [k, v] of Object.entries(sc.base)) {
+        const [entity, id] = k.split('/');
+        db.run('INSERT INTO synced (entity, id, value) VALUES (?, ?, ?)', [entity, id, JSON.stringify(v)]);
+      }
+      for (const m of sc.pending) {
+        db.run('INSERT INTO outbox (id, name, args, hlc, created_at) VALUES (?, ?, ?, ?, 0)', [
+          m.id,
+          m.name,
+          JSON.stringify(m.args),
+          '001700000000000:00000:dev-1',
+        ]);
+      }
+    });
+    e.applyPage(sc.page as PullResponse);
+    expect(e.cookie).toBe(sc.expect.cookie);
+    expect(e.outbox('pending').map((m) => m.id)).toEqual(sc.expect.pendingIds);
+    expect(e.outbox('rejected').map((m) => ({ mutationId: m.id, code: m.code }))).toEqual(sc.expect.rejected);
+    const base = Object.fromEntries(
+      db.all<{ entity: string; id: string; value: string }>('SELECT * FROM synced').map((r) => [`${r.entity}/${r.id}`, JSON.parse(r.value)]),
+    );
+    expect(base).toEqual(sc.expect.base);
+    const view: Record<string, unknown> = {};
+    for (const k of new Set([...Object.keys(sc.expect.view), ...Object.keys(base)])) {
+      const [entity, id] = k.split('/');
+      const v = e.view(entity, id);
+      if (v) view[k] = v;
+    }
+    const pendingCreated = e.outbox('pending').filter((m) => m.name.endsWith('.create'));
+    for (const m of pendingCreated) view[`${m.name.split('.')[0]}/${m.args.id}`] = e.view(m.name.split('.')[0], m.args.id);
+    expect(view).toEqual(sc.expect.view);
+  });
+});
