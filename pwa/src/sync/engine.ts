@@ -157,9 +157,9 @@ export class SyncEngine {
 
   // ------------------------------------------------------------------ reading
 
-  view(entity: string, id: string): Value | undefined {
+  view(entity: string, id: string, mark = false): Value | undefined {
     const o = this.db.get<{ value: string | null }>('SELECT value FROM overlay WHERE entity = ? AND id = ?', [entity, id]);
-    if (o) return o.value === null ? undefined : JSON.parse(o.value);
+    if (o) return o.value === null ? undefined : { ...JSON.parse(o.value), ...(mark ? { pending: true } : {}) };
     const s = this.db.get<{ value: string }>('SELECT value FROM synced WHERE entity = ? AND id = ?', [entity, id]);
     return s ? JSON.parse(s.value) : undefined;
   }
@@ -171,16 +171,19 @@ export class SyncEngine {
 
   private list(entity: string, where: { synced: string; overlay: string; bind: unknown[] }, limit: number): Value[] {
     const sql = `
-      SELECT value, sk FROM (
-        SELECT COALESCE(o.value, s.value) AS value, COALESCE(o.sort_key, s.sort_key) AS sk
+      SELECT value, sk, pending FROM (
+        SELECT COALESCE(o.value, s.value) AS value, COALESCE(o.sort_key, s.sort_key) AS sk, o.id IS NOT NULL AS pending
           FROM synced s LEFT JOIN overlay o ON o.entity = s.entity AND o.id = s.id
          WHERE s.entity = ?1 AND (o.id IS NULL OR o.value IS NOT NULL) AND (${where.synced})
         UNION ALL
-        SELECT o.value AS value, o.sort_key AS sk FROM overlay o
+        SELECT o.value AS value, o.sort_key AS sk, 1 AS pending FROM overlay o
          WHERE o.entity = ?1 AND o.value IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM synced s WHERE s.entity = o.entity AND s.id = o.id) AND (${where.overlay})
       ) ORDER BY sk LIMIT ?2`;
-    return this.db.all<{ value: string }>(sql, [entity, limit, ...where.bind]).map((r) => JSON.parse(r.value));
+    // `pending` marks rows that carry changes not yet confirmed by the server.
+    return this.db
+      .all<{ value: string; pending: number }>(sql, [entity, limit, ...where.bind])
+      .map((r) => (r.pending ? { ...JSON.parse(r.value), pending: true } : JSON.parse(r.value)));
   }
 
   /** My customers, optionally filtered by a search over name, phone, address and tags. */

@@ -1,0 +1,18 @@
+import { render } from 'preact';
+import { registerSW } from 'virtual:pwa-register';
+import { App, updateReady } from './app/App';
+import { startStore } from './app/store';
+import { locale } from './i18n';
+import './styles.css';
+
+document.documentElement.lang = locale.value;
+startStore();
+render(<App />, document.getElementById('app') as HTMLElement);
+
+// An update never reloads under the user's hands: the new service worker waits until the user
+// accepts; the on-device schema and outbox are migrated by versioned steps when the store opens.
+const updateSW = registerSW({
+  onNeedRefresh() {
+    updateReady.show(() => void updateSW(true));
+  },
+});

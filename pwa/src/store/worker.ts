@@ -1,0 +1,201 @@
+/// <reference lib="webworker" />
+// The store worker: owns the on-device SQLite database (OPFS, opfs-sahpool VFS, one connection),
+// runs the sync engine, and answers the UI over postMessage. One tab owns the store (Web Locks);
+// another tab is told so and may take over.
+import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
+import { SyncEngine, type Value } from '../sync/engine';
+import { Scheduler } from '../sync/scheduler';
+import { LoginRequired, NetworkError, Session } from '../sync/session';
+import { type Db, type Oo1Db, StorageFullError, wrap } from './db';
+import { migrate } from './schema';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+let db: Db | undefined;
+let engine: SyncEngine | undefined;
+let session: Session | undefined;
+let scheduler: Scheduler | undefined;
+let events: EventSource | undefined;
+let persistent = true;
+let online = true;
+let syncing = false;
+
+function notify(extra: Value = {}): void {
+  self.postMessage({ event: 'changed', status: status(), ...extra });
+}
+
+function status(): Value {
+  if (!engine) return { ready: false };
+  return { ready: true, ...engine.status(), user: session?.user ?? null, online, syncing, persistent, loginRequired: engine.meta('loginRequired') };
+}
+
+async function openStore(): Promise<void> {
+  const sqlite3 = await sqlite3InitModule();
+  let raw: unknown;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const pool = await sqlite3.installOpfsSAHPoolVfs({ name: 'outpost-pool', initialCapacity: 6 });
+      raw = new pool.OpfsSAHPoolDb('/outpost.sqlite3');
+      break;
+    } catch (e) {
+      // Another tab may still be letting go of the files after a take-over; OPFS may be missing.
+      if (attempt < 20 && typeof navigator.storage?.getDirectory === 'function') {
+        await new Promise((r) => setTimeout(r, 250));
+        continue;
+      }
+      persistent = false;
+      raw = new sqlite3.oo1.DB(':memory:');
+      console.warn('OPFS unavailable, keeping data in memory only', e);
+      break;
+    }
+  }
+  db = wrap(raw as Oo1Db);
+  migrate(db);
+  engine = new SyncEngine(db, (p, b) => (session as Session).transport(p, b));
+  session = new Session(engine);
+  scheduler = new Scheduler(runSync);
+}
+
+async function runSync(): Promise<void> {
+  if (!engine || !session?.user || engine.meta('stopped') || engine.meta('loginRequired') || !online) return;
+  syncing = true;
+  notify();
+  try {
+    await engine.sync((done, total) => notify({ progress: { done, total } }));
+    connectEvents();
+  } catch (e) {
+    if (e instanceof NetworkError) online = false;
+    if (e instanceof StorageFullError) engine.setMeta('lastError', 'storage-full');
+    if (!(e instanceof LoginRequired)) throw e;
+  } finally {
+    syncing = false;
+    notify();
+  }
+}
+
+async function connectEvents(): Promise<void> {
+  if (events || !session || typeof EventSource === 'undefined') return;
+  const reply = await session.request('/api/sync/ticket', {});
+  if (reply.status !== 200) return;
+  const es = new EventSource(`/api/sync/events?ticket=${encodeURIComponent(reply.body.ticket)}`);
+  events = es;
+  es.addEventListener('poke', () => scheduler?.kick(100));
+  es.onerror = () => {
+    es.close();
+    if (events === es) events = undefined;
+  };
+}
+
+const handlers: Record<string, (...args: never[]) => unknown> = {
+  status: () => status(),
+  async login(username: string, password: string, deviceName: string) {
+    const reply = await (session as Session).login(username, password, deviceName);
+    if (reply.status === 200) {
+      online = true;
+      scheduler?.kick();
+    }
+    notify();
+    return reply;
+  },
+  async logout(wipe: boolean) {
+    events?.close();
+    events = undefined;
+    await (session as Session).logout();
+    if (wipe) {
+      (db as Db).tx(() => {
+        for (const t of ['synced', 'overlay', 'outbox', 'customer_fts']) (db as Db).run(`DELETE FROM ${t}`);
+      });
+    }
+    notify();
+  },
+  customers: (q: string, limit: number) => (engine as SyncEngine).customers(q, limit),
+  customerCount: () => (engine as SyncEngine).customerCount(),
+  customer: (id: string) => (engine as SyncEngine).view('customer', id, true) ?? null,
+  contacts: (customerId: string) => (engine as SyncEngine).contacts(customerId),
+  contact: (id: string) => (engine as SyncEngine).view('contact', id, true) ?? null,
+  conflicts: (customerId?: string) => (engine as SyncEngine).conflicts(customerId),
+  outbox: () => (engine as SyncEngine).outbox(),
+  exportOutbox: () => (engine as SyncEngine).exportOutbox(),
+  mutate(name: string, args: Value) {
+    const m = (engine as SyncEngine).mutate(name, args);
+    notify();
+    scheduler?.kick(300);
+    return m;
+  },
+  update(entity: string, id: string, changes: Value) {
+    const m = (engine as SyncEngine).update(entity, id, changes);
+    notify();
+    scheduler?.kick(300);
+    return m;
+  },
+  resend(id: number, args?: Value) {
+    const m = (engine as SyncEngine).resend(id, args);
+    notify();
+    scheduler?.kick(100);
+    return m;
+  },
+  discard(id: number) {
+    (engine as SyncEngine).discard(id);
+    notify();
+  },
+  async syncNow() {
+    online = true;
+    await runSync();
+    return status();
+  },
+  setOnline(value: boolean) {
+    online = value;
+    if (value) scheduler?.kick();
+    notify();
+  },
+  foreground() {
+    scheduler?.kick();
+  },
+  async request(path: string, body?: unknown, method?: string) {
+    return (session as Session).request(path, body, method);
+  },
+};
+
+self.onmessage = async (ev: MessageEvent) => {
+  if (ev.data?.control === 'start') return void start(false);
+  if (ev.data?.control === 'take-over') return void start(true);
+  const { id, method, args } = ev.data as { id: number; method: string; args: never[] };
+  try {
+    const fn = handlers[method];
+    if (!fn) throw new Error(`unknown method ${method}`);
+    const result = await fn(...args);
+    self.postMessage({ id, result });
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    self.postMessage({ id, error: { name: err.name, message: err.message, code: err.code } });
+  }
+};
+
+async function start(steal: boolean): Promise<void> {
+  if (!navigator.locks) {
+    await openStore();
+    self.postMessage({ event: 'ready', status: status() });
+    scheduler?.kick();
+    return;
+  }
+  await navigator.locks.request('outpost-store', { ifAvailable: !steal, steal }, async (lock) => {
+    if (!lock) {
+      self.postMessage({ event: 'locked' });
+      return;
+    }
+    await openStore();
+    self.postMessage({ event: 'ready', status: status() });
+    scheduler?.kick();
+    await new Promise<void>(() => {
+      // held for the life of this tab; a take-over by another tab aborts it
+    });
+  }).catch(() => {
+    // Another tab took over: let go of the database so it can open it.
+    scheduler?.stop();
+    events?.close();
+    db?.close();
+    db = undefined;
+    engine = undefined;
+    self.postMessage({ event: 'taken-over' });
+  });
+}

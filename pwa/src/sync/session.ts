@@ -1,0 +1,127 @@
+// Login, tokens and the authenticated transport. Tokens live in the on-device database so the
+// session survives going offline and relaunching; an expired access token is refreshed once.
+import type { Reply, SyncEngine, Value } from './engine';
+
+export class NetworkError extends Error {
+  constructor(cause: unknown) {
+    super('offline');
+    this.name = 'NetworkError';
+    this.cause = cause;
+  }
+}
+
+export class LoginRequired extends Error {
+  constructor(public code: string) {
+    super(code);
+    this.name = 'LoginRequired';
+  }
+}
+
+export interface User {
+  id: string;
+  username: string;
+  displayName: string;
+  roles: string[];
+  orgUnit: { id: string; code: string; name: string } | null;
+}
+
+export class Session {
+  constructor(
+    private engine: SyncEngine,
+    private base = '',
+    private fetchFn: typeof fetch = (...a) => fetch(...a),
+  ) {}
+
+  get user(): User | null {
+    const u = this.engine.meta('user');
+    return u ? JSON.parse(u) : null;
+  }
+
+  private async raw(path: string, init: RequestInit): Promise<Reply> {
+    let res: Response;
+    try {
+      res = await this.fetchFn(this.base + path, { ...init, cache: 'no-store' });
+    } catch (e) {
+      throw new NetworkError(e);
+    }
+    let body: Value = {};
+    try {
+      body = await res.json();
+    } catch {
+      body = { error: 'bad-reply', detail: `HTTP ${res.status}` };
+    }
+    return { status: res.status, body };
+  }
+
+  async login(username: string, password: string, deviceName: string): Promise<Reply> {
+    const reply = await this.raw('/api/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password, deviceName, deviceId: this.engine.clientId ?? undefined }),
+    });
+    if (reply.status === 200) {
+      const b = reply.body;
+      const previous = this.user;
+      if (previous && previous.id !== b.user.id) this.engine.stop('other-user'); // never show one user's rows to another
+      this.engine.adoptClient(b.deviceId);
+      this.engine.setMeta('accessToken', b.accessToken);
+      this.engine.setMeta('refreshToken', b.refreshToken);
+      this.engine.setMeta('user', JSON.stringify(b.user));
+      this.engine.setMeta('stopped', null);
+      this.engine.setMeta('loginRequired', null);
+    }
+    return reply;
+  }
+
+  private async refresh(): Promise<boolean> {
+    const token = this.engine.meta('refreshToken');
+    if (!token) return false;
+    const reply = await this.raw('/api/auth/refresh', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refreshToken: token }),
+    });
+    if (reply.status === 200) {
+      this.engine.setMeta('accessToken', reply.body.accessToken);
+      this.engine.setMeta('refreshToken', reply.body.refreshToken);
+      return true;
+    }
+    if (reply.status === 401) {
+      const code = reply.body?.error;
+      if (code === 'device-revoked' || code === 'user-disabled') return false;
+      this.engine.setMeta('loginRequired', code ?? 'login-required');
+      throw new LoginRequired(code ?? 'login-required');
+    }
+    throw new NetworkError(reply.body);
+  }
+
+  /** An authenticated JSON request; refreshes an expired access token once. */
+  async request(path: string, body?: unknown, method = 'POST'): Promise<Reply> {
+    const send = () =>
+      this.raw(path, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.engine.meta('accessToken') ?? ''}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    let reply = await send();
+    if (reply.status === 401 && reply.body?.error === 'token-expired' && (await this.refresh())) reply = await send();
+    return reply;
+  }
+
+  transport = (path: string, body: unknown) => this.request(path, body);
+
+  /** Forget the session on this phone. The caller has warned about unsynced changes. */
+  async logout(): Promise<void> {
+    try {
+      await this.request('/api/auth/logout', {});
+    } catch {
+      // offline: the refresh token simply expires
+    }
+    for (const k of ['accessToken', 'refreshToken', 'user', 'cookie', 'progress', 'lastSyncAt', 'lastError']) {
+      this.engine.setMeta(k, null);
+    }
+  }
+}

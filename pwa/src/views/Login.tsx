@@ -1,0 +1,61 @@
+import { useState } from 'preact/hooks';
+import { status, store } from '../app/store';
+import { t } from '../i18n';
+import { Field } from './common';
+
+function deviceName(): string {
+  const ua = navigator.userAgent;
+  const os = /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Windows/.test(ua) ? 'Windows' : /Mac/.test(ua) ? 'Mac' : 'Linux';
+  const browser = /Edg\//.test(ua) ? 'Edge' : /Chrome\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : /Firefox\//.test(ua) ? 'Firefox' : 'Browser';
+  return `${browser} on ${os}`;
+}
+
+export function Login() {
+  const [username, setUsername] = useState(status.value.user?.username ?? '');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState('');
+  const [busy, setBusy] = useState(false);
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    setBusy(true);
+    setError('');
+    try {
+      const r = await store.login(username.trim(), password, deviceName());
+      if (r.status === 200) return;
+      const code = r.body?.error;
+      setError(r.status === 429 ? t('login.limited') : code === 'user-disabled' ? t('login.disabled') : r.status === 401 ? t('login.bad') : (r.body?.detail ?? String(r.status)));
+    } catch {
+      setError(t('login.offline'));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <main class="login">
+      <div class="brand">
+        <img src="/icons/icon-192.png" alt="" width={72} height={72} />
+        <h1>{t('app.title')}</h1>
+      </div>
+      {status.value.loginRequired && <p class="banner warn">{t('login.again')}</p>}
+      <form onSubmit={submit} class="card">
+        <h2>{t('login.title')}</h2>
+        <Field label={t('login.username')}>
+          <input name="username" autocomplete="username" autocapitalize="off" required value={username} onInput={(e) => setUsername(e.currentTarget.value)} />
+        </Field>
+        <Field label={t('login.password')}>
+          <input name="password" type="password" autocomplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+        </Field>
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+        <button class="primary" type="submit" disabled={busy}>
+          {busy ? t('login.busy') : t('login.submit')}
+        </button>
+      </form>
+    </main>
+  );
+}

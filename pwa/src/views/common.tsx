@@ -1,0 +1,53 @@
+import type { ComponentChildren } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { revision } from '../app/store';
+import { t } from '../i18n';
+
+/** Load data from the store, again whenever the store changes. */
+export function useStore<T>(load: () => Promise<T>, deps: unknown[] = []): T | undefined {
+  const [value, setValue] = useState<T>();
+  const rev = revision.value;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reload on store revision
+  useEffect(() => {
+    let live = true;
+    load().then((v) => live && setValue(v)).catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [rev, ...deps]);
+  return value;
+}
+
+export function Page(props: { title: string; back?: () => void; action?: ComponentChildren; children: ComponentChildren }) {
+  return (
+    <section class="page">
+      <div class="page-head">
+        {props.back && (
+          <button type="button" class="icon-btn" aria-label={t('form.back')} onClick={props.back}>
+            ‹
+          </button>
+        )}
+        <h1>{props.title}</h1>
+        {props.action}
+      </div>
+      {props.children}
+    </section>
+  );
+}
+
+export function Field(props: { label: string; children: ComponentChildren; hint?: string; error?: string }) {
+  return (
+    <label class="field">
+      <span class="label">{props.label}</span>
+      {props.children}
+      {props.hint && <span class="hint">{props.hint}</span>}
+      {props.error && <span class="error" role="alert">{props.error}</span>}
+    </label>
+  );
+}
+
+export function uuid(): string {
+  return crypto.randomUUID();
+}
+
+export const PHONE_RE = /^\+?[0-9][0-9 \-]{2,38}$/;
