@@ -1,12 +1,14 @@
 import { render } from 'preact';
 import { registerSW } from 'virtual:pwa-register';
 import { App, updateReady } from './app/App';
-import { startStore } from './app/store';
+import { startStore, status, store } from './app/store';
 import { locale } from './i18n';
 import './styles.css';
 
 document.documentElement.lang = locale.value;
 startStore();
+// For support staff and browser tests: the store's read API and sync status, from the console.
+(globalThis as unknown as { outpost: unknown }).outpost = { store, status };
 render(<App />, document.getElementById('app') as HTMLElement);
 
 // An update never reloads under the user's hands: the new service worker waits until the user

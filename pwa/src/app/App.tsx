@@ -16,9 +16,20 @@ export const updateReady = { show: (_apply: () => void) => undefined as void };
 function SyncPill() {
   const s = status.value;
   const state = s.stopped ? 'danger' : !s.online ? 'offline' : s.syncing ? 'syncing' : 'online';
-  const label = !s.online ? t('net.offline') : s.syncing ? t('net.syncing') : t('net.online');
+  const label = s.stopped ? t('net.stopped') : !s.online ? t('net.offline') : s.syncing ? t('net.syncing') : t('net.online');
   return (
-    <button type="button" class={`pill ${state}`} onClick={() => go('/sync')} data-testid="sync-pill" aria-label={t('nav.sync')}>
+    <button
+      type="button"
+      class={`pill ${state}`}
+      onClick={() => go('/sync')}
+      data-testid="sync-pill"
+      data-online={String(!!s.online)}
+      data-syncing={String(!!s.syncing)}
+      data-pending={s.pending ?? 0}
+      data-rejected={s.rejected ?? 0}
+      data-last-sync={s.lastSyncAt ?? 0}
+      aria-label={t('nav.sync')}
+    >
       <span class="dot" />
       {label}
       {(s.pending ?? 0) > 0 && <span class="count">{t('net.pending', { n: s.pending })}</span>}
@@ -45,11 +56,27 @@ function Screen() {
   return <Customers />;
 }
 
+// Simple line icons drawn here (no icon font, nothing fetched from elsewhere).
+const ICONS: Record<string, string> = {
+  customers: 'M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm-7 10v-2a5 5 0 0 1 5-5h4a5 5 0 0 1 5 5v2M17 3.5a4 4 0 0 1 0 7.5M22 21v-2a5 5 0 0 0-3-4.6',
+  sync: 'M4 9h13l-4-4M20 15H7l4 4',
+  devices: 'M7 2h10a1 1 0 0 1 1 1v18a1 1 0 0 1-1 1H7a1 1 0 0 1-1-1V3a1 1 0 0 1 1-1zM11 18h2',
+  settings: 'M12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM19 12l2-1-1-3-2 .5-1.5-1.5.5-2-3-1-1 2h-2l-1-2-3 1 .5 2L6 8.5 4 8l-1 3 2 1v0l-2 1 1 3 2-.5 1.5 1.5-.5 2 3 1 1-2h2l1 2 3-1-.5-2 1.5-1.5 2 .5 1-3z',
+};
+
+function Icon({ name }: { name: string }) {
+  return (
+    <svg viewBox="0 0 24 24" width="24" height="24" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
+      <path d={ICONS[name]} />
+    </svg>
+  );
+}
+
 const TABS: Array<[string, string, 'nav.customers' | 'nav.sync' | 'nav.devices' | 'nav.settings']> = [
-  ['/customers', '👥', 'nav.customers'],
-  ['/sync', '⇅', 'nav.sync'],
-  ['/devices', '📱', 'nav.devices'],
-  ['/settings', '⚙', 'nav.settings'],
+  ['/customers', 'customers', 'nav.customers'],
+  ['/sync', 'sync', 'nav.sync'],
+  ['/devices', 'devices', 'nav.devices'],
+  ['/settings', 'settings', 'nav.settings'],
 ];
 
 function UpdateBanner() {
@@ -107,7 +134,7 @@ export function App() {
       <nav class="tabs">
         {TABS.map(([to, icon, label]) => (
           <a key={to} href={`#${to}`} class={path.startsWith(to) || (to === '/customers' && (path.startsWith('/customer') || path.startsWith('/contact'))) ? 'on' : ''}>
-            <span aria-hidden="true">{icon}</span>
+            <Icon name={icon} />
             {t(label)}
           </a>
         ))}

@@ -6,6 +6,7 @@ export const en = {
   'nav.settings': 'Settings',
   'net.online': 'Online',
   'net.offline': 'Offline',
+  'net.stopped': 'Sync stopped',
   'net.syncing': 'Syncing…',
   'net.pending': '{n} to sync',
   'login.title': 'Sign in',

@@ -8,6 +8,7 @@ export const zh: Record<keyof typeof en, string> = {
   'nav.settings': '设置',
   'net.online': '在线',
   'net.offline': '离线',
+  'net.stopped': '已停止同步',
   'net.syncing': '正在同步…',
   'net.pending': '{n} 条待同步',
   'login.title': '登录',

@@ -43,6 +43,8 @@ export function ContactForm({ id, customerId }: { id?: string; customerId?: stri
     go(`/customer/${owner}`);
   }
 
+  // Editing: show the form only once the record is loaded, so nothing typed is overwritten.
+  if (id && !orig) return null;
   return (
     <Page title={id ? t('contact.edit') : t('contact.new')} back={() => history.back()}>
       <form class="card form" onSubmit={save} noValidate>

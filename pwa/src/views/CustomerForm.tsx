@@ -52,6 +52,8 @@ export function CustomerForm({ id }: { id?: string }) {
     go(`/customer/${id}`);
   }
 
+  // Editing: show the form only once the record is loaded, so nothing typed is overwritten.
+  if (id && !orig) return null;
   return (
     <Page title={id ? t('customer.edit') : t('customers.new')} back={() => history.back()}>
       <form class="card form" onSubmit={save} noValidate>

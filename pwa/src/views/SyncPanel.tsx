@@ -9,13 +9,19 @@ function show(v: unknown): string {
   return Array.isArray(v) ? v.join('、') : String(v);
 }
 
+function fieldLabel(entity: string, field: string): string {
+  const key = `${entity === 'contact' ? 'contact' : 'customer'}.${field}`;
+  const label = t(key as never);
+  return label === key ? field : label;
+}
+
 export function ConflictList({ rows, me }: { rows: Value[]; me: string }) {
   return (
     <ul class="list conflicts" data-testid="conflicts">
       {rows.map((c) => (
         <li key={c.id} class="card conflict">
           <div class="muted">
-            {t('sync.field')}: <strong>{c.field}</strong> · {new Date(c.createdAt).toLocaleString()}
+            {t('sync.field')}: <strong>{fieldLabel(c.entity, c.field)}</strong> · {new Date(c.createdAt).toLocaleString()}
           </div>
           <div class="kept">
             <span class="label">{t('sync.kept')}</span> <span data-testid="kept">{show(c.keptValue)}</span>
@@ -147,7 +153,7 @@ export function SyncPanel() {
             </dd>
           </div>
         )}
-        {s.lastError && s.lastError !== 'storage-full' && (
+        {s.lastError && s.lastError !== 'storage-full' && !s.stopped && (
           <div>
             <dt />
             <dd class="muted">{t('sync.error', { error: s.lastError })}</dd>

@@ -5,40 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from backend.app import create_app
-from tests.support import login, new_uuid, test_settings
+from tests.support import login, new_uuid, serve, test_settings
 
 REDIS_URL = os.environ.get("OUTPOST_TEST_REDIS_URL", "")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[str]:
-    """Run the app on a real socket in this event loop (SSE needs a streaming transport)."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def _events(client: httpx.AsyncClient, ticket: str, out: asyncio.Queue) -> None:
