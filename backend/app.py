@@ -28,7 +28,7 @@ from backend.deps import CurrentActor, Services, Svc, current_actor, services
 from backend.domain.customers.controllers import ContactController, CustomerController
 from backend.domain.org.services import tree
 from backend.errors import DomainError
-from backend.settings import ROOT, Settings
+from backend.settings import Settings
 from backend.sync.controllers import SyncController
 from backend.sync.registry import load_all
 from sync_protocol.envelopes import PROTOCOL_VERSION, SCHEMA_VERSION
@@ -173,7 +173,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         org_units,
     ]
     _declare_common_responses(*route_handlers)
-    static_dir = ROOT / "pwa" / "dist"
+    static_dir = settings.app.pwa_dir
     if Path(static_dir).is_dir():
         route_handlers.append(
             create_static_files_router(path="/", directories=[static_dir], html_mode=True, include_in_schema=False)

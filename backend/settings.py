@@ -27,6 +27,7 @@ class AppSettings(BaseSettings):
     log_json: bool = Field(False, description="JSON log lines (production) instead of console lines.")
     max_body_bytes: int = Field(4 * 1024 * 1024, description="Largest request body; bigger gets 413.")
     test_fault_hooks: bool = Field(False, description="Honour X-Outpost-Test-Fault headers. Tests only.")
+    pwa_dir: Path = Field(ROOT / "pwa" / "dist", description="The built PWA served at / (npm run build).")
 
     @property
     def is_production(self) -> bool:

@@ -17,6 +17,7 @@ let session: Session | undefined;
 let scheduler: Scheduler | undefined;
 let events: EventSource | undefined;
 let persistent = true;
+let pool: { pauseVfs: () => unknown } | undefined;
 let online = true;
 let syncing = false;
 
@@ -34,8 +35,11 @@ async function openStore(): Promise<void> {
   let raw: unknown;
   for (let attempt = 0; ; attempt++) {
     try {
-      const pool = await sqlite3.installOpfsSAHPoolVfs({ name: 'outpost-pool', initialCapacity: 6 });
-      raw = new pool.OpfsSAHPoolDb('/outpost.sqlite3');
+      // forceReinitIfPreviouslyFailed: retry after another tab has released the files.
+      const options = { name: 'outpost-pool', initialCapacity: 6, forceReinitIfPreviouslyFailed: true };
+      const util = await sqlite3.installOpfsSAHPoolVfs(options as Parameters<typeof sqlite3.installOpfsSAHPoolVfs>[0]);
+      pool = util;
+      raw = new util.OpfsSAHPoolDb('/outpost.sqlite3');
       break;
     } catch (e) {
       // Another tab may still be letting go of the files after a take-over; OPFS may be missing.
@@ -194,6 +198,7 @@ async function start(steal: boolean): Promise<void> {
     scheduler?.stop();
     events?.close();
     db?.close();
+    pool?.pauseVfs(); // release the OPFS access handles so the other tab can open them
     db = undefined;
     engine = undefined;
     self.postMessage({ event: 'taken-over' });

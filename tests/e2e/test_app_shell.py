@@ -1,0 +1,66 @@
+"""The app shell: one tab owns the store, updates wait for the user, iOS users are told how to install."""
+
+from __future__ import annotations
+
+import shutil
+
+from backend.app import create_app
+from backend.demo import load
+from backend.settings import ROOT
+from tests import support
+from tests.e2e.conftest import PASSWORD, Phone
+
+
+async def test_a_second_tab_is_told_and_can_take_over(browser, live):
+    ctx = await browser.new_context(viewport={"width": 360, "height": 740}, locale="en")
+    await ctx.add_init_script("localStorage.setItem('outpost.locale', 'en')")
+    first = Phone(ctx, await ctx.new_page(), live["url"])
+    await first.login("rep1")
+    second = await ctx.new_page()
+    await second.goto(live["url"] + "/")
+    await second.wait_for_selector("text=Outpost is open in another tab")
+    await second.click("button:has-text('Use it here')")
+    await second.wait_for_selector("[data-testid=customer-list] li", timeout=20_000)
+    await first.page.wait_for_selector("text=Outpost is now used in another tab")
+    await ctx.close()
+
+
+async def test_an_update_waits_for_the_user(browser, db_url, tmp_path):
+    dist = tmp_path / "dist"
+    shutil.copytree(ROOT / "pwa" / "dist", dist)
+    settings = support.test_settings(db_url, tmp_path / "var")
+    settings.app.pwa_dir = dist
+    app = create_app(settings)
+    await load(app.state.services.db, app.state.services.auth, PASSWORD, customers_count=10)
+    async with support.serve(app) as url:
+        ctx = await browser.new_context(viewport={"width": 360, "height": 740}, locale="en")
+        await ctx.add_init_script("localStorage.setItem('outpost.locale', 'en')")
+        ph = Phone(ctx, await ctx.new_page(), url)
+        await ph.login("rep1")
+        await ph.page.evaluate("window.__stillHere = true")
+        sw = dist / "sw.js"
+        sw.write_text(sw.read_text() + "\n// next release\n")
+        await ph.page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
+        await ph.page.wait_for_selector("text=A new version of Outpost is ready.", timeout=20_000)
+        await ph.page.wait_for_timeout(500)
+        assert await ph.page.evaluate("window.__stillHere === true")  # nothing reloaded under the user
+        await ph.shot("en-update-offered")
+        async with ph.page.expect_navigation():
+            await ph.page.click("button:has-text('Update now')")
+        await ph.page.wait_for_selector("[data-testid=customer-list] li")
+        assert await ph.page.evaluate("window.__stillHere === undefined")
+        await ctx.close()
+
+
+async def test_ios_users_see_how_to_add_the_app_to_the_home_screen(browser, live):
+    iphone = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1"
+    )
+    ctx = await browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN", user_agent=iphone)
+    ph = Phone(ctx, await ctx.new_page(), live["url"])
+    await ph.login("rep1")
+    await ph.go("/settings")
+    await ph.page.wait_for_selector("text=添加到主屏幕")
+    await ph.shot("zh-CN-settings-ios")
+    await ctx.close()
