@@ -18,6 +18,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.pydantic import PydanticPlugin
 from litestar.static_files import create_static_files_router
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 
 from backend.auth.controllers import AuthController
 from backend.auth.passwords import Passwords
@@ -27,7 +28,7 @@ from backend.db.engine import Database
 from backend.deps import CurrentActor, Services, Svc, current_actor, services
 from backend.domain.customers.controllers import ContactController, CustomerController
 from backend.domain.org.services import tree
-from backend.errors import DomainError
+from backend.errors import DomainError, ValidationFailed
 from backend.settings import Settings
 from backend.sync.controllers import SyncController
 from backend.sync.registry import load_all
@@ -59,11 +60,27 @@ class ProblemDetails(BaseModel):
     error: str
 
 
+PROBLEM = "application/problem+json"
 COMMON_RESPONSES = {
-    400: ResponseSpec(ProblemDetails, description="Bad input: the detail says what to fix."),
-    401: ResponseSpec(ProblemDetails, description="Not logged in, token expired, device revoked, user disabled."),
-    413: ResponseSpec(ProblemDetails, description="The request body is too large."),
-    429: ResponseSpec(ProblemDetails, description="Too many requests; wait for Retry-After seconds."),
+    400: ResponseSpec(ProblemDetails, description="Bad input: the detail says what to fix.", media_type=PROBLEM),
+    401: ResponseSpec(
+        ProblemDetails, description="Not logged in, token expired, device revoked, user disabled.", media_type=PROBLEM
+    ),
+    413: ResponseSpec(ProblemDetails, description="The request body is too large.", media_type=PROBLEM),
+    429: ResponseSpec(
+        ProblemDetails, description="Too many requests; wait for the Retry-After seconds.", media_type=PROBLEM
+    ),
+}
+#: Typed refusals of the sync endpoints (wire contract v1).
+SYNC_RESPONSES = {
+    403: ResponseSpec(ProblemDetails, description="clientId is not this device (client-mismatch).", media_type=PROBLEM),
+    409: ResponseSpec(
+        ProblemDetails, description="mutation-gap (with expectedId) or reset-required.", media_type=PROBLEM
+    ),
+    426: ResponseSpec(ProblemDetails, description="update-required: the app's schema is too old.", media_type=PROBLEM),
+    503: ResponseSpec(
+        ProblemDetails, description="The database stayed busy; retry after Retry-After.", media_type=PROBLEM
+    ),
 }
 
 
@@ -106,9 +123,22 @@ def _http_error(_: Request, exc: HTTPException) -> Response[dict[str, Any]]:
     return _problem(status, code, detail or code, detail or code, extra, dict(exc.headers or {}))
 
 
+#: PostgreSQL's "this text cannot be stored" (NUL character, bad encoding): bad input, not a bug.
+BAD_TEXT_SQLSTATES = {"22P05", "22021"}
+
+
 def _unexpected(_: Request, exc: Exception) -> Response[dict[str, Any]]:
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(exc, "sqlstate", None)
+    if isinstance(exc, DBAPIError) and sqlstate in BAD_TEXT_SQLSTATES:
+        return _problem(400, "invalid-text", "Invalid text", "The text contains characters that cannot be stored.")
     log.exception("unhandled error", exc_info=exc)
     return _problem(500, "internal-error", "Internal error", "Something went wrong on the server; it was logged.")
+
+
+def refuse_nul_in_url(request: Request) -> None:
+    """Path and query text with a NUL character is refused before any handler sees it."""
+    if "\x00" in request.scope.get("path", "") or b"%00" in request.scope.get("query_string", b"").lower():
+        raise ValidationFailed("The address contains a NUL character (U+0000).", code="invalid-text")
 
 
 @get("/api/health", exclude_from_auth=True, tags=["meta"])
@@ -128,7 +158,8 @@ def _declare_common_responses(*handlers: Any) -> None:
             [h] if isinstance(h, HTTPRouteHandler) else [v for v in vars(h).values() if isinstance(v, HTTPRouteHandler)]
         )
         for item in items:
-            item.responses = {**COMMON_RESPONSES, **(item.responses or {})}
+            is_sync = getattr(h, "path", "") == "/api/sync" and bool(set(item.paths) & {"/push", "/pull"})
+            item.responses = {**COMMON_RESPONSES, **(SYNC_RESPONSES if is_sync else {}), **(item.responses or {})}
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Litestar:
@@ -187,6 +218,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         on_shutdown=[on_shutdown],
         exception_handlers={DomainError: _domain_error, HTTPException: _http_error, Exception: _unexpected},
         request_max_body_size=settings.app.max_body_bytes,
+        before_request=refuse_nul_in_url,
         openapi_config=OpenAPIConfig(
             title="Outpost",
             version="0.1.0",

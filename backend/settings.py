@@ -96,8 +96,11 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _secrets(self) -> Settings:
         if self.auth.jwt_secret in PLACEHOLDER_SECRETS:
-            if self.app.is_production:
-                raise ValueError("OUTPOST_AUTH_JWT_SECRET must be set to a real secret in production")
+            if self.app.environment not in ("development", "test"):
+                raise ValueError(
+                    f"OUTPOST_AUTH_JWT_SECRET must be set to a real secret outside development "
+                    f"(OUTPOST_ENVIRONMENT is {self.app.environment!r})"
+                )
             self.auth.jwt_secret = _dev_secret(self.app.var_dir)
         return self
 

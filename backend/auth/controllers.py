@@ -4,14 +4,14 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
 from backend.deps import CurrentActor, Svc
+from sync_protocol.base import StrictWireModel
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+class _In(StrictWireModel):
+    """Request bodies: camelCase, unknown fields refused, no NUL characters."""
 
 
 class LoginIn(_In):

@@ -101,14 +101,18 @@ class AuthService:
             row = (
                 await session.execute(select(RefreshToken).where(RefreshToken.token_hash == hash_token(refresh_token)))
             ).scalar_one_or_none()
-            if row is None or row.revoked_at is not None or row.expires_at < now:
+            if row is None:
                 raise NotAuthenticated("The refresh token is not valid; log in again.", code="refresh-invalid")
+            # The device and the user first: a phone that was revoked or whose user was disabled must get
+            # the typed answer (stop syncing, keep the outbox), even though its tokens were revoked too.
             device = await session.get(Device, row.device_id)
             user = await session.get(User, device.user_id) if device else None
             if device is None or device.revoked_at is not None:
                 raise NotAuthenticated("This device was revoked; log in again.", code="device-revoked")
             if user is None or user.disabled_at is not None:
                 raise NotAuthenticated("This account is disabled.", code="user-disabled")
+            if row.revoked_at is not None or row.expires_at < now:
+                raise NotAuthenticated("The refresh token is not valid; log in again.", code="refresh-invalid")
             if row.replaced_at is not None:
                 if now - row.replaced_at > timedelta(seconds=self.settings.refresh_grace_seconds):
                     # Reuse outside the grace window: treat as theft, revoke the device's token family.

@@ -26,6 +26,7 @@ from backend.sync.changes import PokeFn, WriteTx, write_tx
 from backend.sync.models import Rejection, SyncClient
 from backend.sync.registry import MUTATORS
 from sync_protocol import hlc as hlc_mod
+from sync_protocol.base import scrub_nul
 from sync_protocol.envelopes import Mutation, PushRequest
 from sync_protocol.mutations import REJECTION_CODES
 
@@ -147,17 +148,19 @@ async def _run(tx: WriteTx, mu: Mutation) -> None:
 
 
 async def _reject(tx: WriteTx, client_id: str, mu: Mutation, code: str, message: str, params: dict[str, Any]) -> None:
+    # What was refused is stored as it came, except NUL characters (PostgreSQL cannot store them).
+    params, args = scrub_nul(params), scrub_nul(mu.args)
     tx.session.add(
         Rejection(
             client_id=client_id,
             mutation_id=mu.id,
             version=tx.version,
-            name=mu.name[:100],
-            args=mu.args,
+            name=scrub_nul(mu.name[:100]),
+            args=args,
             code=code,
-            message=message[:2000],
+            message=scrub_nul(message[:2000]),
             params=params,
         )
     )
-    tx.audit("mutation", f"{client_id}:{mu.id}", "rejected", {"code": code, "name": mu.name})
+    tx.audit("mutation", f"{client_id}:{mu.id}", "rejected", {"code": code, "name": scrub_nul(mu.name)})
     await tx.session.flush()

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
+from sync_protocol.base import StrictWireModel
 from sync_protocol.mutations import ContactCreate, ContactUpdate, CustomerCreate, CustomerUpdate
 
 
-class AssignIn(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
+class AssignIn(StrictWireModel):
     rep_id: Annotated[str, Field(max_length=36)] | None
     reason: Annotated[str, Field(max_length=500)] | None = None
 
