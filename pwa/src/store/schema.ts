@@ -21,6 +21,19 @@ export const MIGRATIONS: string[][] = [
        created_at INTEGER NOT NULL, state TEXT NOT NULL DEFAULT 'pending', code TEXT, message TEXT, params TEXT)`,
     `CREATE VIRTUAL TABLE customer_fts USING fts5(id UNINDEXED, text, tokenize = 'trigram')`,
   ],
+  // 2: full-text rows keyed by an integer (fts_key), so replacing or deleting one is an index
+  // lookup instead of a scan; the index is rebuilt from the synced rows.
+  [
+    `DROP TABLE customer_fts`,
+    `CREATE TABLE fts_key (k INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE)`,
+    `CREATE VIRTUAL TABLE customer_fts USING fts5(text, tokenize = 'trigram')`,
+    `INSERT INTO fts_key (id) SELECT id FROM synced WHERE entity = 'customer'`,
+    `INSERT INTO customer_fts (rowid, text)
+       SELECT k.k, concat_ws(' ', json_extract(s.value, '$.name'), json_extract(s.value, '$.phone'),
+                             json_extract(s.value, '$.address'),
+                             (SELECT group_concat(value, ' ') FROM json_each(s.value, '$.tags')))
+         FROM synced s JOIN fts_key k ON k.id = s.id WHERE s.entity = 'customer'`,
+  ],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -107,7 +107,7 @@ const handlers: Record<string, (...args: never[]) => unknown> = {
     await (session as Session).logout();
     if (wipe) {
       (db as Db).tx(() => {
-        for (const t of ['synced', 'overlay', 'outbox', 'customer_fts']) (db as Db).run(`DELETE FROM ${t}`);
+        for (const t of ['synced', 'overlay', 'outbox', 'customer_fts', 'fts_key']) (db as Db).run(`DELETE FROM ${t}`);
       });
     }
     notify();

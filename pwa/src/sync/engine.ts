@@ -169,42 +169,46 @@ export class SyncEngine {
     return s ? JSON.parse(s.value) : undefined;
   }
 
-  private list(entity: string, where: { synced: string; overlay: string; bind: unknown[] }, limit: number): Value[] {
-    const sql = `
-      SELECT value, sk, pending FROM (
-        SELECT COALESCE(o.value, s.value) AS value, COALESCE(o.sort_key, s.sort_key) AS sk, o.id IS NOT NULL AS pending
-          FROM synced s LEFT JOIN overlay o ON o.entity = s.entity AND o.id = s.id
-         WHERE s.entity = ?1 AND (o.id IS NULL OR o.value IS NOT NULL) AND (${where.synced})
-        UNION ALL
-        SELECT o.value AS value, o.sort_key AS sk, 1 AS pending FROM overlay o
-         WHERE o.entity = ?1 AND o.value IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM synced s WHERE s.entity = o.entity AND s.id = o.id) AND (${where.overlay})
-      ) ORDER BY sk LIMIT ?2`;
-    // `pending` marks rows that carry changes not yet confirmed by the server.
-    return this.db
-      .all<{ value: string; pending: number }>(sql, [entity, limit, ...where.bind])
-      .map((r) => (r.pending ? { ...JSON.parse(r.value), pending: true } : JSON.parse(r.value)));
+  /**
+   * Rows of one entity in list order: synced rows walked through the (entity, sort_key) index with a
+   * LIMIT, merged with the few rows that pending changes override (the overlay).
+   */
+  private list(entity: string, where: string, bind: unknown[], keep: (v: Value) => boolean, limit: number): Value[] {
+    const over = this.db.all<{ id: string; value: string | null; sort_key: string | null }>(
+      'SELECT id, value, sort_key FROM overlay WHERE entity = ?',
+      [entity],
+    );
+    const overridden = new Set(over.map((o) => o.id));
+    const synced = this.db.all<{ id: string; value: string; sk: string | null }>(
+      `SELECT id, value, sort_key AS sk FROM synced WHERE entity = ? AND (${where}) ORDER BY sort_key LIMIT ?`,
+      [entity, ...bind, limit + overridden.size],
+    );
+    const rows: Array<{ sk: string; v: Value }> = synced
+      .filter((r) => !overridden.has(r.id))
+      .map((r) => ({ sk: r.sk ?? '', v: JSON.parse(r.value) }));
+    for (const o of over) {
+      if (o.value === null) continue;
+      const v = JSON.parse(o.value);
+      if (keep(v)) rows.push({ sk: o.sort_key ?? '', v: { ...v, pending: true } });
+    }
+    rows.sort((x, y) => (x.sk < y.sk ? -1 : x.sk > y.sk ? 1 : 0));
+    return rows.slice(0, limit).map((r) => r.v);
   }
 
   /** My customers, optionally filtered by a search over name, phone, address and tags. */
   customers(query = '', limit = 50): Value[] {
     const q = query.trim();
-    if (!q) return this.list('customer', { synced: '1', overlay: '1', bind: [] }, limit);
+    if (!q) return this.list('customer', '1', [], () => true, limit);
+    const needle = q.toLocaleLowerCase();
+    const keep = (v: Value) => searchText(v).toLocaleLowerCase().includes(needle);
+    // The trigram index answers queries of three characters or more; shorter ones scan its text.
+    if ([...q].length >= 3) {
+      const ids = `id IN (SELECT k.id FROM customer_fts JOIN fts_key k ON k.k = customer_fts.rowid WHERE customer_fts MATCH ?)`;
+      return this.list('customer', ids, [`"${q.replace(/"/g, '""')}"`], keep, limit);
+    }
     const like = `%${q.replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
-    // The trigram index answers queries of three characters or more; shorter ones scan the index text.
-    const fts = [...q].length >= 3
-      ? `s.id IN (SELECT id FROM customer_fts WHERE customer_fts MATCH ?3)`
-      : `s.id IN (SELECT id FROM customer_fts WHERE text LIKE ?3 ESCAPE '\\')`;
-    const match = [...q].length >= 3 ? `"${q.replace(/"/g, '""')}"` : like;
-    return this.list(
-      'customer',
-      {
-        synced: `((o.id IS NULL AND ${fts}) OR (o.id IS NOT NULL AND o.value LIKE ?4 ESCAPE '\\'))`,
-        overlay: `o.value LIKE ?4 ESCAPE '\\'`,
-        bind: [match, like],
-      },
-      limit,
-    );
+    const ids = `id IN (SELECT k.id FROM customer_fts f JOIN fts_key k ON k.k = f.rowid WHERE f.text LIKE ? ESCAPE '\\')`;
+    return this.list('customer', ids, [like], keep, limit);
   }
 
   customerCount(): number {
@@ -212,13 +216,13 @@ export class SyncEngine {
   }
 
   contacts(customerId: string): Value[] {
-    return this.list('contact', { synced: 's.parent_id = ?3', overlay: 'o.parent_id = ?3', bind: [customerId] }, 500);
+    return this.list('contact', 'parent_id = ?', [customerId], (v) => v.customerId === customerId, 500);
   }
 
   conflicts(customerId?: string): Value[] {
     const rows = customerId
-      ? this.list('conflict', { synced: 's.parent_id = ?3', overlay: '0', bind: [customerId] }, 500)
-      : this.list('conflict', { synced: '1', overlay: '0', bind: [] }, 500);
+      ? this.list('conflict', 'parent_id = ?', [customerId], () => false, 500)
+      : this.list('conflict', '1', [], () => false, 500);
     return rows.reverse();
   }
 
@@ -364,6 +368,7 @@ export class SyncEngine {
     this.db.tx(() => {
       this.db.run('DELETE FROM synced');
       this.db.run('DELETE FROM customer_fts');
+      this.db.run('DELETE FROM fts_key');
       this.setMeta('cookie', null);
       this.setMeta('progress', null);
       this.setMeta('stopped', code);
@@ -416,8 +421,11 @@ export class SyncEngine {
           puts.length = 0;
         }
         if (ftsPuts.length) {
-          this.db.bulk('DELETE FROM customer_fts WHERE id = ?', ftsPuts.map((r) => [r[0]]));
-          this.db.bulk('INSERT INTO customer_fts (id, text) VALUES (?, ?)', ftsPuts);
+          this.db.bulk('INSERT INTO fts_key (id) VALUES (?) ON CONFLICT (id) DO NOTHING', ftsPuts.map((r) => [r[0]]));
+          this.db.bulk(
+            'INSERT OR REPLACE INTO customer_fts (rowid, text) VALUES ((SELECT k FROM fts_key WHERE id = ?), ?)',
+            ftsPuts,
+          );
           ftsPuts.length = 0;
         }
       };
@@ -427,6 +435,7 @@ export class SyncEngine {
           ftsPuts.length = 0;
           this.db.run('DELETE FROM synced');
           this.db.run('DELETE FROM customer_fts');
+          this.db.run('DELETE FROM fts_key');
         } else if (op.op === 'put') {
           const v = op.value as Value;
           puts.push([op.entity, op.id, JSON.stringify(v), sortKey(op.entity, v), parentOf(op.entity, v)]);
@@ -434,7 +443,10 @@ export class SyncEngine {
         } else {
           flush();
           this.db.run('DELETE FROM synced WHERE entity = ? AND id = ?', [op.entity, op.id]);
-          if (op.entity === 'customer') this.db.run('DELETE FROM customer_fts WHERE id = ?', [op.id]);
+          if (op.entity === 'customer') {
+            this.db.run('DELETE FROM customer_fts WHERE rowid = (SELECT k FROM fts_key WHERE id = ?)', [op.id]);
+            this.db.run('DELETE FROM fts_key WHERE id = ?', [op.id]);
+          }
         }
       }
       flush();
