@@ -54,6 +54,12 @@ async function openStore(): Promise<void> {
     }
   }
   db = wrap(raw as Oo1Db);
+  // One connection owns the file (Web Locks): exclusive locking keeps the page cache warm between
+  // transactions; NORMAL sync is durable against app crashes, which is what a phone needs.
+  db.run('PRAGMA locking_mode = EXCLUSIVE');
+  db.run('PRAGMA synchronous = NORMAL');
+  db.run('PRAGMA cache_size = -32000');
+  db.run('PRAGMA temp_store = MEMORY');
   migrate(db);
   engine = new SyncEngine(db, (p, b) => (session as Session).transport(p, b));
   session = new Session(engine);
