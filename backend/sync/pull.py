@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.models import Device
 from backend.auth.scope import Actor
 from backend.db.base import utcnow
-from backend.db.engine import Database
+from backend.db.engine import Database, is_transient
 from backend.errors import Conflict
 from backend.sync.changes import current_version
 from backend.sync.models import ChangeLog, Rejection, SyncClient
@@ -69,8 +69,13 @@ async def _mark_synced(db: Database, device_id: str) -> None:
     _SEEN[device_id] = now
     if len(_SEEN) > 100_000:
         _SEEN.clear()
-    async with db.write() as s:
-        await s.execute(update(Device).where(Device.id == device_id).values(last_sync_at=utcnow()))
+    try:
+        async with db.write() as s:
+            await s.execute(update(Device).where(Device.id == device_id).values(last_sync_at=utcnow()))
+    except Exception as exc:  # best effort: a busy database must not fail a read
+        if not is_transient(exc):
+            raise
+        _SEEN.pop(device_id, None)
 
 
 async def pull(db: Database, actor: Actor, req: PullRequest, *, page_size: int) -> dict[str, Any]:

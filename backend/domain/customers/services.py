@@ -282,6 +282,8 @@ async def update_customer(tx: WriteTx, args: m.CustomerUpdate) -> dict[str, Any]
         device_id=actor.device_id,
     )
     await _apply_merge(tx, "customer", row, row.id, result, (row.assigned_rep_id, path))
+    if "kind" in result.updates:  # care staff see guests only: the kind decides who sees it
+        await _dependents_follow(tx, row.id, (row.assigned_rep_id, path), (row.assigned_rep_id, path))
     return customer_value(row)
 
 
@@ -322,6 +324,19 @@ async def _apply_merge(
             entity, row.id, "conflict", {c.field: {"kept": _jsonable(c.kept_value), "lost": _jsonable(c.lost_value)}}
         )
     await tx.session.flush()
+
+
+async def _dependents_follow(
+    tx: WriteTx, customer_id: str, old: tuple[str | None, str | None], new: tuple[str | None, str | None]
+) -> None:
+    """A customer's contacts and conflict entries follow it in and out of scopes: whenever what decides
+    who sees the customer changes (assignment, kind, org unit), each of them gets a change-log entry."""
+    for cid in (await tx.session.execute(select(Contact.id).where(Contact.customer_id == customer_id))).scalars():
+        tx.changed("contact", cid, old, new)
+    for cid in (
+        await tx.session.execute(select(ConflictRow.id).where(ConflictRow.customer_id == customer_id))
+    ).scalars():
+        tx.changed("conflict", cid, old, new)
 
 
 async def create_contact(tx: WriteTx, args: m.ContactCreate) -> dict[str, Any]:
@@ -412,10 +427,6 @@ async def reassign(tx: WriteTx, customer_id: str, to_user_id: str | None, reason
     )
     await tx.session.flush()
     tx.changed("customer", row.id, (old_rep, path), (to_user_id, path))
-    # The customer's contacts and conflict entries follow it in and out of scopes.
-    for cid in (await tx.session.execute(select(Contact.id).where(Contact.customer_id == row.id))).scalars():
-        tx.changed("contact", cid, (old_rep, path), (to_user_id, path))
-    for cid in (await tx.session.execute(select(ConflictRow.id).where(ConflictRow.customer_id == row.id))).scalars():
-        tx.changed("conflict", cid, (old_rep, path), (to_user_id, path))
+    await _dependents_follow(tx, row.id, (old_rep, path), (to_user_id, path))
     tx.audit("customer", row.id, action, {"assigned_rep_id": [old_rep, to_user_id], "reason": reason})
     return customer_value(row)
