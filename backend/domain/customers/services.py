@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import phonenumbers
@@ -177,6 +177,18 @@ async def _rep(session: AsyncSession, user_id: str) -> User:
     return user
 
 
+def _server_owned(tx: WriteTx, now: datetime) -> dict[str, Any]:
+    """The fields of a new row that only the server writes: version, audit fields, the field clock."""
+    return {
+        "version": tx.version,
+        "created_at": now,
+        "updated_at": now,
+        "created_by": tx.actor.user_id,
+        "updated_by": tx.actor.user_id,
+        "field_meta": {"*": stamp(tx.version, tx.hlc, tx.actor.user_id, tx.actor.device_id)},
+    }
+
+
 async def create_customer(tx: WriteTx, args: m.CustomerCreate) -> dict[str, Any]:
     actor, s = tx.actor, tx.session
     org_unit_id = args.org_unit_id or actor.org_unit_id
@@ -203,12 +215,7 @@ async def create_customer(tx: WriteTx, args: m.CustomerCreate) -> dict[str, Any]
         org_unit_id=org_unit_id,
         assigned_rep_id=rep_id,
         tags=args.tags,
-        version=tx.version,
-        created_at=now,
-        updated_at=now,
-        created_by=actor.user_id,
-        updated_by=actor.user_id,
-        field_meta={"*": stamp(tx.version, tx.hlc, actor.user_id, actor.device_id)},
+        **_server_owned(tx, now),
     )
     s.add(row)
     if rep_id:
@@ -352,12 +359,7 @@ async def create_contact(tx: WriteTx, args: m.ContactCreate) -> dict[str, Any]:
         title=args.title,
         phone=args.phone,
         birthday=args.birthday,
-        version=tx.version,
-        created_at=now,
-        updated_at=now,
-        created_by=tx.actor.user_id,
-        updated_by=tx.actor.user_id,
-        field_meta={"*": stamp(tx.version, tx.hlc, tx.actor.user_id, tx.actor.device_id)},
+        **_server_owned(tx, now),
     )
     tx.session.add(row)
     await tx.session.flush()
