@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, text, update
+from sqlalchemy import Table, insert, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.scope import Actor, Audience
@@ -20,6 +20,9 @@ from backend.db.base import utcnow
 from backend.db.engine import Database
 from backend.domain.audit.models import AuditEntry
 from backend.sync.models import ChangeLog, SyncState
+
+CHANGE_LOG: Table = ChangeLog.__table__  # type: ignore[assignment]
+AUDIT_LOG: Table = AuditEntry.__table__  # type: ignore[assignment]
 
 PokeFn = Callable[[int, set[str], set[str]], Any]
 
@@ -34,6 +37,8 @@ class WriteTx:
     mutation_id: int | None = None
     changes: list[dict[str, Any]] = field(default_factory=list)
     audits: list[dict[str, Any]] = field(default_factory=list)
+    #: Lookups that cannot change within this transaction's own writes (org paths, valid reps).
+    cache: dict[Any, Any] = field(default_factory=dict)
 
     def changed(self, entity: str, entity_id: str, old: Audience | None, new: Audience | None) -> None:
         o = old or (None, None)
@@ -74,10 +79,11 @@ class WriteTx:
         del self.audits[mark[1] :]
 
     async def flush(self) -> None:
+        # Core inserts with a list: one executemany each, whatever the mix of columns left empty.
         if self.changes:
-            await self.session.execute(insert(ChangeLog), self.changes)
+            await self.session.execute(insert(CHANGE_LOG), self.changes)
         if self.audits:
-            await self.session.execute(insert(AuditEntry), self.audits)
+            await self.session.execute(insert(AUDIT_LOG), self.audits)
 
     def audiences(self) -> tuple[set[str], set[str]]:
         users: set[str] = set()

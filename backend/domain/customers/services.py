@@ -166,6 +166,22 @@ async def assignment_history(session: AsyncSession, actor: Actor, customer_id: s
 # ---------------------------------------------------------------- writes
 
 
+async def _path(tx: WriteTx, org_unit_id: str) -> str:
+    """An org unit's path, looked up once per write transaction."""
+    key = ("org-path", org_unit_id)
+    if key not in tx.cache:
+        tx.cache[key] = await org_path(tx.session, org_unit_id)
+    return str(tx.cache[key])
+
+
+async def _valid_rep(tx: WriteTx, user_id: str) -> User:
+    key = ("rep", user_id)
+    if key not in tx.cache:
+        tx.cache[key] = await _rep(tx.session, user_id)
+    rep: User = tx.cache[key]
+    return rep
+
+
 async def _rep(session: AsyncSession, user_id: str) -> User:
     user = await session.get(User, user_id)
     if user is None or "rep" not in (user.roles or []) or user.disabled_at is not None:
@@ -192,12 +208,12 @@ def _server_owned(tx: WriteTx, now: datetime) -> dict[str, Any]:
 async def create_customer(tx: WriteTx, args: m.CustomerCreate) -> dict[str, Any]:
     actor, s = tx.actor, tx.session
     org_unit_id = args.org_unit_id or actor.org_unit_id
-    path = await org_path(s, org_unit_id)
+    path = await _path(tx, org_unit_id)
     rep_id = args.assigned_rep_id
     if rep_id is None and actor.has("rep") and not actor.has("admin", "manager"):
         rep_id = actor.user_id
     if rep_id is not None:
-        await _rep(s, rep_id)
+        await _valid_rep(tx, rep_id)
     if not actor.write_scope.contains(assigned_rep_id=rep_id, org_path=path, kind=args.kind):
         raise OutOfScope("You may not create a customer there.", params={"entity": "customer"})
     check_phone(args.phone)
@@ -272,7 +288,7 @@ async def update_customer(tx: WriteTx, args: m.CustomerUpdate) -> dict[str, Any]
     changes = _changes(args, m.NOT_NULLABLE["customer.update"], CUSTOMER_FIELDS)
     if "phone" in changes:
         check_phone(changes["phone"])
-    path = await org_path(tx.session, row.org_unit_id)
+    path = await _path(tx, row.org_unit_id)
     if "kind" in changes and not actor.write_scope.contains(
         assigned_rep_id=row.assigned_rep_id, org_path=path, kind=changes["kind"]
     ):
@@ -363,7 +379,7 @@ async def create_contact(tx: WriteTx, args: m.ContactCreate) -> dict[str, Any]:
     )
     tx.session.add(row)
     await tx.session.flush()
-    aud = (customer.assigned_rep_id, await org_path(tx.session, customer.org_unit_id))
+    aud = (customer.assigned_rep_id, await _path(tx, customer.org_unit_id))
     tx.changed("contact", row.id, None, aud)
     tx.audit("contact", row.id, "create", {f: [None, _jsonable(getattr(row, f))] for f in CONTACT_FIELDS})
     return contact_value(row)
@@ -388,7 +404,7 @@ async def update_contact(tx: WriteTx, args: m.ContactUpdate) -> dict[str, Any]:
         user_id=tx.actor.user_id,
         device_id=tx.actor.device_id,
     )
-    aud = (customer.assigned_rep_id, await org_path(tx.session, customer.org_unit_id))
+    aud = (customer.assigned_rep_id, await _path(tx, customer.org_unit_id))
     await _apply_merge(tx, "contact", row, customer.id, result, aud)
     return contact_value(row)
 
@@ -399,10 +415,10 @@ async def reassign(tx: WriteTx, customer_id: str, to_user_id: str | None, reason
     if not actor.has("admin", "manager"):
         raise PermissionDenied("Only a manager or an admin may reassign customers.")
     row = await get_customer(tx.session, actor, customer_id, write=True)
-    path = await org_path(tx.session, row.org_unit_id)
+    path = await _path(tx, row.org_unit_id)
     if to_user_id is not None:
-        rep = await _rep(tx.session, to_user_id)
-        rep_path = await org_path(tx.session, rep.org_unit_id)
+        rep = await _valid_rep(tx, to_user_id)
+        rep_path = await _path(tx, rep.org_unit_id)
         if not actor.sees_org(rep_path):
             raise OutOfScope("That account manager is outside your org unit.", params={"entity": "user"})
     if to_user_id == row.assigned_rep_id:
