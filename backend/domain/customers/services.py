@@ -17,7 +17,7 @@ from backend.domain.org.models import OrgUnit
 from backend.domain.org.services import org_path
 from backend.errors import Conflict, NotFound, OutOfScope, PermissionDenied, ValidationFailed
 from backend.sync.changes import WriteTx
-from backend.sync.conflicts import merge, stamp
+from backend.sync.conflicts import Merge, merge, stamp
 from backend.sync.models import Conflict as ConflictRow
 from sync_protocol import mutations as m
 
@@ -293,26 +293,34 @@ async def update_customer(tx: WriteTx, args: m.CustomerUpdate) -> dict[str, Any]
         assigned_rep_id=row.assigned_rep_id, org_path=path, kind=changes["kind"]
     ):
         raise OutOfScope("This change would move the customer out of what you may edit.", params={"entity": "customer"})
-    current = {f: getattr(row, f) for f in CUSTOMER_FIELDS}
-    result = merge(
-        current,
-        row.field_meta or {},
-        changes,
-        base=args.base,
-        hlc=tx.hlc or "",
-        version=tx.version,
-        user_id=actor.user_id,
-        device_id=actor.device_id,
-    )
-    await _apply_merge(tx, "customer", row, row.id, result, (row.assigned_rep_id, path))
+    audience = (row.assigned_rep_id, path)
+    result = await _merge_and_apply(tx, "customer", row, CUSTOMER_FIELDS, changes, args.base, row.id, audience)
     if "kind" in result.updates:  # care staff see guests only: the kind decides who sees it
         await _dependents_follow(tx, row.id, (row.assigned_rep_id, path), (row.assigned_rep_id, path))
     return customer_value(row)
 
 
-async def _apply_merge(
-    tx: WriteTx, entity: str, row: Any, customer_id: str, result: Any, audience: tuple[str | None, str | None]
-) -> None:
+async def _merge_and_apply(
+    tx: WriteTx,
+    entity: str,
+    row: Any,
+    fields: tuple[str, ...],
+    changes: dict[str, Any],
+    base: int,
+    customer_id: str,
+    audience: tuple[str | None, str | None],
+) -> Merge:
+    """Merge an update into a row field by field (conflicts.py), write what won, keep what lost."""
+    result = merge(
+        {f: getattr(row, f) for f in fields},
+        row.field_meta or {},
+        changes,
+        base=base,
+        hlc=tx.hlc or "",
+        version=tx.version,
+        user_id=tx.actor.user_id,
+        device_id=tx.actor.device_id,
+    )
     if result.updates:
         old = {f: _jsonable(getattr(row, f)) for f in result.updates}
         for f, v in result.updates.items():
@@ -347,6 +355,7 @@ async def _apply_merge(
             entity, row.id, "conflict", {c.field: {"kept": _jsonable(c.kept_value), "lost": _jsonable(c.lost_value)}}
         )
     await tx.session.flush()
+    return result
 
 
 async def _dependents_follow(
@@ -393,19 +402,8 @@ async def update_contact(tx: WriteTx, args: m.ContactUpdate) -> dict[str, Any]:
     changes = _changes(args, m.NOT_NULLABLE["contact.update"], CONTACT_FIELDS)
     if "phone" in changes:
         check_phone(changes["phone"])
-    current = {f: getattr(row, f) for f in CONTACT_FIELDS}
-    result = merge(
-        current,
-        row.field_meta or {},
-        changes,
-        base=args.base,
-        hlc=tx.hlc or "",
-        version=tx.version,
-        user_id=tx.actor.user_id,
-        device_id=tx.actor.device_id,
-    )
-    aud = (customer.assigned_rep_id, await _path(tx, customer.org_unit_id))
-    await _apply_merge(tx, "contact", row, customer.id, result, aud)
+    audience = (customer.assigned_rep_id, await _path(tx, customer.org_unit_id))
+    await _merge_and_apply(tx, "contact", row, CONTACT_FIELDS, changes, args.base, customer.id, audience)
     return contact_value(row)
 
 
