@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
 import os
 import sys
@@ -76,9 +77,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         print(demo.banner(url, demo.demo_password(settings.app.var_dir)), flush=True)
     else:
         print(f"\n  Outpost is running at {url}\n", flush=True)
-    uvicorn.run(
-        create_app(settings), host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=5
-    )
+    app = create_app(settings)
+    # Everything loaded at start-up lives as long as the server: keep it out of the garbage
+    # collector's full passes, which a first sync of 60,000 rows otherwise triggers ~7 times over
+    # every object (measured with bench.sync: first pull 3.05 -> 2.07 s on PostgreSQL).
+    gc.collect()
+    gc.freeze()
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=5)
     return 0
 
 

@@ -1,8 +1,9 @@
-"""``python -m bench.sync [--engine sqlite|postgres|both] [--rows 60000]``: sync benchmarks.
+"""``python -m bench.sync [--engine sqlite|postgres|both] [--rows 60000] [--server inprocess|uvicorn]``.
 
 For each engine and each data size (``--rows`` and a tenth of it, to show the incremental pull is
-flat), in a fresh database: bulk-load the data (bench/sync/seed.py), start the real app in-process
-(``create_app`` behind ``httpx.ASGITransport``), log rep1 in, then measure
+flat), in a fresh database: bulk-load the data (bench/sync/seed.py), start the real app — in-process
+(``create_app`` behind ``httpx.ASGITransport``, the default) or as ``outpost serve`` (uvicorn) in a
+subprocess — log rep1 in, then measure
 
 1. the first pull of rep1's whole scope, from ``cookie: null`` to the last page;
 2. an incremental pull with nothing changed (median of ``--inc`` pulls);
@@ -20,12 +21,22 @@ import logging
 import os
 import sys
 import tempfile
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 from backend.db.engine import Database
 from bench.sync import cases
-from bench.sync.env import DEFAULT_PG_URL, bench_settings, database, load, login, machine, running_app
+from bench.sync.env import (
+    DEFAULT_PG_URL,
+    bench_settings,
+    database,
+    load,
+    login,
+    machine,
+    running_app,
+    uvicorn_server,
+)
 from bench.sync.seed import PASSWORD, Seeded, seed
 
 TARGET_FIRST_PULL_S = 3.0
@@ -46,8 +57,9 @@ class Result:
 
 async def run_one(engine: str, rows: int, args: argparse.Namespace) -> Result:
     load_before = load()
-    async with database(engine, args.pg_url) as url:
-        settings = bench_settings(url, Path(tempfile.mkdtemp(prefix="outpost-bench-var-")))
+    async with database(engine, args.pg_url) as url, AsyncExitStack() as stack:
+        var = stack.enter_context(tempfile.TemporaryDirectory(prefix="outpost-bench-var-"))
+        settings = bench_settings(url, Path(var))
         db = Database(url, pool_size=settings.db.pool_size, busy_timeout_ms=settings.db.sqlite_busy_timeout_ms)
         try:
             seeded = await seed(db, settings, rows)
@@ -58,15 +70,20 @@ async def run_one(engine: str, rows: int, args: argparse.Namespace) -> Result:
             f"{seeded.other_rows:,} rows for rep2, version {seeded.version:,} in {seeded.seconds:.1f} s",
             flush=True,
         )
-        async with running_app(settings) as (app, http):
-            dev = await login(http, "rep1", PASSWORD, "bench-phone")
-            first = await cases.first_pull(dev, seeded.rows, args.runs)
-            print(f"  [{engine} {rows:>7,}] first pull {first.seconds:.2f} s, {first.pages} pages", flush=True)
-            inc = await cases.incremental_pull(dev, first.cookie, args.inc)
-            print(f"  [{engine} {rows:>7,}] incremental pull {inc.median_ms:.2f} ms", flush=True)
-            pushed = await cases.push(app.state.services.db, dev, seeded, args.push_batches)
-            print(f"  [{engine} {rows:>7,}] push {pushed.per_s:,.0f} mutations/s", flush=True)
-            changes = await cases.changes_pull(dev, first.cookie)
+        checks = Database(url)  # the benchmark's own connection, to check that no mutation was rejected
+        stack.push_async_callback(checks.dispose)
+        if args.server == "uvicorn":
+            http = await stack.enter_async_context(uvicorn_server(settings))
+        else:
+            _, http = await stack.enter_async_context(running_app(settings))
+        dev = await login(http, "rep1", PASSWORD, "bench-phone")
+        first = await cases.first_pull(dev, seeded.rows, args.runs)
+        print(f"  [{engine} {rows:>7,}] first pull {first.seconds:.2f} s, {first.pages} pages", flush=True)
+        inc = await cases.incremental_pull(dev, first.cookie, args.inc)
+        print(f"  [{engine} {rows:>7,}] incremental pull {inc.median_ms:.2f} ms", flush=True)
+        pushed = await cases.push(checks, dev, seeded, args.push_batches)
+        print(f"  [{engine} {rows:>7,}] push {pushed.per_s:,.0f} mutations/s", flush=True)
+        changes = await cases.changes_pull(dev, first.cookie)
     return Result(engine, f"{load_before}→{load()}", seeded, first, inc, pushed, changes)
 
 
@@ -76,10 +93,12 @@ def _mark(ok: bool) -> str:
 
 def report(info: dict[str, str], results: list[Result], args: argparse.Namespace) -> str:
     lines = ["", "Machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), ""]
-    lines.append(
-        "Server in-process: backend.app.create_app behind httpx.ASGITransport; one device (rep1), sequential "
-        "requests; pull page size 5000 (default)."
+    server = (
+        "in-process: backend.app.create_app behind httpx.ASGITransport"
+        if args.server == "inprocess"
+        else "`outpost serve` (uvicorn) in a subprocess, HTTP over loopback"
     )
+    lines.append(f"Server {server}; one device (rep1), sequential requests; pull page size 5000 (default).")
     lines.append(
         f"Scope: rows/2 customers + rows/2 contacts assigned to rep1, plus rows/10 rows of rep2 outside it. "
         f"First pull: median of {args.runs}; incremental: median/p95 of {args.inc}; push: "
@@ -154,6 +173,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.sync", description=__doc__.split("\n\n")[0])
     p.add_argument("--engine", choices=("sqlite", "postgres", "both"), default="both")
     p.add_argument("--rows", type=int, default=60_000, help="rows in rep1's scope (half customers, half contacts)")
+    p.add_argument(
+        "--server",
+        choices=("inprocess", "uvicorn"),
+        default="inprocess",
+        help="the app in this process behind httpx.ASGITransport, or `outpost serve` (uvicorn) in a subprocess",
+    )
     p.add_argument("--only-rows", action="store_true", help="skip the run at a tenth of --rows")
     p.add_argument("--runs", type=int, default=3, help="first pulls per size (median reported)")
     p.add_argument("--inc", type=int, default=200, help="incremental pulls per size (median reported)")

@@ -6,8 +6,10 @@ import asyncio
 import os
 import platform
 import shutil
+import socket
 import sqlite3
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -207,6 +209,57 @@ async def running_app(settings: Settings) -> AsyncIterator[tuple[Any, httpx.Asyn
     finally:
         stop.set()
         await task
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def uvicorn_server(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app in a server process (``outpost serve``: uvicorn), configured like ``bench_settings``
+    through OUTPOST_* variables, and an HTTP client talking to it over loopback TCP."""
+    port = _free_port()
+    a = settings.auth
+    env = {
+        **os.environ,
+        "OUTPOST_ENVIRONMENT": "test",
+        "OUTPOST_VAR_DIR": str(settings.app.var_dir),
+        "OUTPOST_DATABASE_URL": settings.database_url,
+        "OUTPOST_AUTH_JWT_SECRET": a.jwt_secret,
+        "OUTPOST_AUTH_ARGON2_TIME_COST": str(a.argon2_time_cost),
+        "OUTPOST_AUTH_ARGON2_MEMORY_KIB": str(a.argon2_memory_kib),
+        "OUTPOST_AUTH_ARGON2_PARALLELISM": str(a.argon2_parallelism),
+        "OUTPOST_AUTH_ACCESS_TOKEN_MINUTES": str(a.access_token_minutes),
+    }
+    cmd = [sys.executable, "-m", "backend.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    proc = await asyncio.create_subprocess_exec(
+        *cmd, "--log-level", "warning", env=env, stdout=asyncio.subprocess.DEVNULL
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+            for _ in range(300):
+                if proc.returncode is not None:
+                    raise RuntimeError(f"the server exited with {proc.returncode}")
+                try:
+                    if (await client.get("/api/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                raise RuntimeError("the server did not answer /api/health within 30 s")
+            yield client
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), 15)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
 
 
 async def login(http: httpx.AsyncClient, username: str, password: str, device: str) -> Device:

@@ -19,6 +19,7 @@ import re
 import tempfile
 import time
 from collections import defaultdict
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -76,8 +77,9 @@ def _normalise(sql: str) -> str:
 
 
 async def run(args: argparse.Namespace) -> None:
-    async with database(args.engine, args.pg_url) as url:
-        settings = bench_settings(url, Path(tempfile.mkdtemp(prefix="outpost-bench-var-")))
+    async with database(args.engine, args.pg_url) as url, AsyncExitStack() as stack:
+        var = stack.enter_context(tempfile.TemporaryDirectory(prefix="outpost-bench-var-"))
+        settings = bench_settings(url, Path(var))
         db = Database(url, busy_timeout_ms=settings.db.sqlite_busy_timeout_ms)
         try:
             seeded = await seed(db, settings, args.rows)
