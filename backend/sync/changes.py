@@ -35,15 +35,27 @@ class WriteTx:
     source: str
     hlc: str | None = None
     mutation_id: int | None = None
-    changes: list[dict[str, Any]] = field(default_factory=list)
-    audits: list[dict[str, Any]] = field(default_factory=list)
-    #: Lookups that cannot change within this transaction's own writes (org paths, valid reps).
+    #: Append-only rows (change log, audit trail, histories), inserted when the transaction ends: one
+    #: executemany per table, whatever the mix of columns left empty.
+    records: dict[Table, list[dict[str, Any]]] = field(default_factory=dict)
+    #: Lookups that cannot change within this transaction's own writes (org paths, valid reps), and
+    #: what a batch preloaded (see ``backend/sync/push.py``).
     cache: dict[Any, Any] = field(default_factory=dict)
+    #: Set while push applies a whole batch at once: rows are written in one flush at the end.
+    batched: bool = False
+
+    @property
+    def changes(self) -> list[dict[str, Any]]:
+        return self.records.get(CHANGE_LOG, [])
+
+    def record(self, table: Table, row: dict[str, Any]) -> None:
+        self.records.setdefault(table, []).append(row)
 
     def changed(self, entity: str, entity_id: str, old: Audience | None, new: Audience | None) -> None:
         o = old or (None, None)
         n = new or (None, None)
-        self.changes.append(
+        self.record(
+            CHANGE_LOG,
             {
                 "version": self.version,
                 "entity": entity,
@@ -52,11 +64,12 @@ class WriteTx:
                 "new_user": n[0],
                 "old_path": o[1],
                 "new_path": n[1],
-            }
+            },
         )
 
     def audit(self, entity: str, entity_id: str, action: str, changes: dict[str, Any]) -> None:
-        self.audits.append(
+        self.record(
+            AUDIT_LOG,
             {
                 "at": utcnow(),
                 "version": self.version,
@@ -68,22 +81,27 @@ class WriteTx:
                 "entity_id": entity_id,
                 "action": action,
                 "changes": changes,
-            }
+            },
         )
 
-    def mark(self) -> tuple[int, int]:
-        return len(self.changes), len(self.audits)
+    async def flush_rows(self) -> None:
+        """Write one change's rows now, so that a failure belongs to it — except in a batch, whose rows
+        are written together (one statement per table) and which is replayed change by change if that fails."""
+        if not self.batched:
+            await self.session.flush()
 
-    def rollback_to(self, mark: tuple[int, int]) -> None:
-        del self.changes[mark[0] :]
-        del self.audits[mark[1] :]
+    def mark(self) -> dict[Table, int]:
+        return {table: len(rows) for table, rows in self.records.items()}
+
+    def rollback_to(self, mark: dict[Table, int]) -> None:
+        for table, rows in self.records.items():
+            del rows[mark.get(table, 0) :]
 
     async def flush(self) -> None:
-        # Core inserts with a list: one executemany each, whatever the mix of columns left empty.
-        if self.changes:
-            await self.session.execute(insert(CHANGE_LOG), self.changes)
-        if self.audits:
-            await self.session.execute(insert(AUDIT_LOG), self.audits)
+        await self.session.flush()  # the rows these records refer to first
+        for table, rows in self.records.items():
+            if rows:
+                await self.session.execute(insert(table), rows)
 
     def audiences(self) -> tuple[set[str], set[str]]:
         users: set[str] = set()

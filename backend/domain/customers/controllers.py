@@ -46,7 +46,7 @@ class CustomerController(Controller):
     @post("/", status_code=201)
     async def create(self, data: JSONBody[CustomerCreate], actor: CurrentActor, services: Svc) -> dict[str, Any]:
         async with write_tx(services.db, actor, "api", services.poke) as tx:
-            return await svc.create_customer(tx, data)
+            return svc.customer_value(await svc.create_customer(tx, data))
 
     @patch("/{customer_id:str}")
     async def update(
@@ -56,14 +56,14 @@ class CustomerController(Controller):
             raise NotFound("The id in the body differs from the URL.", params={"entity": "customer"})
         async with write_tx(services.db, actor, "api", services.poke) as tx:
             tx.hlc = _server_hlc()
-            return await svc.update_customer(tx, data)
+            return svc.customer_value(await svc.update_customer(tx, data))
 
     @post("/{customer_id:str}/assign", status_code=200)
     async def assign(
         self, customer_id: FromPath[str], data: JSONBody[AssignIn], actor: CurrentActor, services: Svc
     ) -> dict[str, Any]:
         async with write_tx(services.db, actor, "api", services.poke) as tx:
-            return await svc.reassign(tx, customer_id, data.rep_id, data.reason)
+            return svc.customer_value(await svc.reassign(tx, customer_id, data.rep_id, data.reason))
 
     @get("/{customer_id:str}/assignments")
     async def assignments(self, customer_id: FromPath[str], actor: CurrentActor, services: Svc) -> list[dict[str, Any]]:
@@ -114,7 +114,7 @@ class ContactController(Controller):
     async def create(self, data: JSONBody[ContactCreate], actor: CurrentActor, services: Svc) -> dict[str, Any]:
         async with write_tx(services.db, actor, "api", services.poke) as tx:
             tx.hlc = _server_hlc()
-            return await svc.create_contact(tx, data)
+            return svc.contact_value(await svc.create_contact(tx, data))
 
     @patch("/{contact_id:str}")
     async def update(
@@ -124,7 +124,7 @@ class ContactController(Controller):
             raise NotFound("The id in the body differs from the URL.", params={"entity": "contact"})
         async with write_tx(services.db, actor, "api", services.poke) as tx:
             tx.hlc = _server_hlc()
-            return await svc.update_contact(tx, data)
+            return svc.contact_value(await svc.update_contact(tx, data))
 
 
 def _server_hlc() -> str:

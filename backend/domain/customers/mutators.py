@@ -11,13 +11,14 @@ from backend.domain.customers import services
 from backend.domain.customers.models import Contact, Customer
 from backend.domain.org.models import OrgUnit
 from backend.sync.models import Conflict
-from backend.sync.registry import EntityView, register_mutator, register_view
+from backend.sync.registry import EntityView, register_mutator, register_preloader, register_view
 from sync_protocol import mutations as m
 
 register_mutator("customer.create", m.CustomerCreate, services.create_customer)
 register_mutator("customer.update", m.CustomerUpdate, services.update_customer)
 register_mutator("contact.create", m.ContactCreate, services.create_contact)
 register_mutator("contact.update", m.ContactUpdate, services.update_contact)
+register_preloader(services.preload)
 
 _customer = Customer.__table__
 _contact = Contact.__table__
