@@ -140,7 +140,7 @@ class AuthService:
 
     async def actor_for_token(self, token: str) -> Actor:
         claims = self.tokens.decode(token)
-        async with self.db.read() as session:
+        async with self.db.lookup() as session:
             row = (
                 await session.execute(
                     select(User, OrgUnit.path, Device.revoked_at, Device.user_id)

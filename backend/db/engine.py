@@ -38,6 +38,7 @@ class Database:
         self._read_engine = (
             self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="REPEATABLE READ")
         )
+        self._lookup_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def _setup_sqlite(self, busy_timeout_ms: int) -> None:
         sync_engine = self.engine.sync_engine
@@ -49,14 +50,20 @@ class Database:
             cur = dbapi_connection.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
+            # Checkpoint the WAL every 10,000 pages (~40 MB), not SQLite's 1,000: every push rewrites the
+            # same hot pages (the counter row, index tails), which a checkpoint then copies and fsyncs
+            # once instead of ten times; at 1,000 every fifth push of 100 paid a 35-60 ms checkpoint.
+            cur.execute("PRAGMA wal_autocheckpoint=10000")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cur.close()
 
         @event.listens_for(sync_engine, "begin")
         def _on_begin(conn: Any) -> None:
-            write = conn.get_execution_options().get("outpost_write", False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+            options = conn.get_execution_options()
+            if options.get("isolation_level") == "AUTOCOMMIT":
+                return
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("outpost_write", False) else "BEGIN")
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -67,6 +74,13 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         async with AsyncSession(self._read_engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def lookup(self) -> AsyncIterator[AsyncSession]:
+        """For one read statement that needs no transaction around it (e.g. the token check on every
+        request): run in autocommit, it costs one round trip instead of three or four."""
+        async with AsyncSession(self._lookup_engine, expire_on_commit=False) as session:
             yield session
 
     async def dispose(self) -> None:

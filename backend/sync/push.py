@@ -111,12 +111,11 @@ async def _apply_batch(tx: WriteTx, pending: list[Mutation]) -> bool:
                 await preload(tx, by_name)
             for mu, spec, args in prepared:
                 await _call(tx, mu, spec, args)
-            await tx.session.flush()
+            await tx.write_rows()
     except Exception as exc:
         if is_transient(exc):
             raise
         tx.rollback_to(mark)
-        tx.cache.clear()  # may hold rows of the rolled-back attempt
         log.info("batch of %d replayed one by one: %r", len(pending), exc)
         return False
     finally:
@@ -129,6 +128,7 @@ async def _apply(tx: WriteTx, client_id: str, mu: Mutation) -> None:
     try:
         async with tx.session.begin_nested():
             await _run(tx, mu)
+            await tx.write_rows()  # inside the savepoint: a row the database refuses is this mutation's
     except Rejected as r:
         tx.rollback_to(mark)
         await _reject(tx, client_id, mu, r.code, r.message, r.params)

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Date, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import Base, BigIntPK, Json, UtcDateTime, utcnow
 
@@ -50,9 +50,6 @@ class Contact(Base):
     created_by: Mapped[str | None] = mapped_column(String(36))
     updated_by: Mapped[str | None] = mapped_column(String(36))
     field_meta: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
-    #: Never loaded (code uses ``customer_id``); declared so that a flush writing a new customer and
-    #: its new contacts together inserts the customer first.
-    customer: Mapped[Customer] = relationship(lazy="raise", cascade="")
 
 
 class CustomerAssignment(Base):

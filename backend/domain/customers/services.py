@@ -9,7 +9,6 @@ from typing import Any
 import phonenumbers
 from sqlalchemy import Select, Table, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import flag_modified
 
 from backend.auth.models import User
 from backend.auth.scope import Actor
@@ -18,12 +17,17 @@ from backend.domain.customers.models import Contact, Customer, CustomerAssignmen
 from backend.domain.org.models import OrgUnit
 from backend.domain.org.services import org_path
 from backend.errors import Conflict, NotFound, OutOfScope, PermissionDenied, ValidationFailed
-from backend.sync.changes import WriteTx
+from backend.sync.changes import Row, WriteTx
 from backend.sync.conflicts import Merge, merge, stamp
 from backend.sync.models import Conflict as ConflictRow
 from sync_protocol import mutations as m
 
+CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
+CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
+CONFLICTS: Table = ConflictRow.__table__  # type: ignore[assignment]
 ASSIGNMENTS: Table = CustomerAssignment.__table__  # type: ignore[assignment]
+#: What every update of a synced row also writes.
+SERVER_UPDATED = ("field_meta", "version", "updated_at", "updated_by")
 CUSTOMER_FIELDS = ("name", "kind", "status", "tier", "phone", "address", "tags")
 CONTACT_FIELDS = ("name", "title", "phone", "birthday")
 
@@ -175,30 +179,26 @@ async def _path(tx: WriteTx, org_unit_id: str) -> str:
     return str(tx.cache[key])
 
 
-async def _valid_rep(tx: WriteTx, user_id: str) -> User:
+async def _valid_rep(tx: WriteTx, user_id: str) -> str:
+    """An active account manager's org unit id, looked up once per write transaction."""
     key = ("rep", user_id)
     if key not in tx.cache:
-        tx.cache[key] = await _rep(tx.session, user_id)
-    rep: User = tx.cache[key]
-    return rep
+        user = await tx.session.get(User, user_id)
+        if user is None or "rep" not in (user.roles or []) or user.disabled_at is not None:
+            raise ValidationFailed(
+                "The assigned account manager must be an active user with the rep role.",
+                code="invalid-rep",
+                params={"userId": user_id},
+            )
+        tx.cache[key] = user.org_unit_id
+    return str(tx.cache[key])
 
 
-async def _rep(session: AsyncSession, user_id: str) -> User:
-    user = await session.get(User, user_id)
-    if user is None or "rep" not in (user.roles or []) or user.disabled_at is not None:
-        raise ValidationFailed(
-            "The assigned account manager must be an active user with the rep role.",
-            code="invalid-rep",
-            params={"userId": user_id},
-        )
-    return user
-
-
-async def _writable_customer(tx: WriteTx, customer_id: str) -> tuple[Customer, str]:
+async def _writable_customer(tx: WriteTx, customer_id: str) -> tuple[Row, str]:
     """A customer the actor may change, with its org path. The scope is checked in Python
-    (``CustomerScope.contains``, the twin of the SQL clause) on the row as this transaction sees it:
-    from the session when a batch preloaded it or an earlier change in it wrote it, else one lookup."""
-    row = tx.cache.get(("created", customer_id)) or await tx.session.get(Customer, customer_id)
+    (``CustomerScope.contains``, the twin of the SQL clause) on the row as this transaction sees it —
+    preloaded by a batch, or changed by an earlier mutation in it."""
+    row = await tx.get(CUSTOMERS, customer_id)
     if row is None:
         raise NotFound("The customer does not exist or is not yours.", params={"entity": "customer"})
     path = await _path(tx, row.org_unit_id)
@@ -209,38 +209,27 @@ async def _writable_customer(tx: WriteTx, customer_id: str) -> tuple[Customer, s
     return row, path
 
 
-async def _claim_id(tx: WriteTx, model: type[Customer] | type[Contact], row_id: str, entity: str) -> None:
-    """Refuse a create whose client-made id is taken. A batch checks its ids in one query beforehand
-    (``preload``); an id found free there is claimed once, so a second create of it looks again."""
-    free: set[str] = tx.cache.get(("free-ids", entity), set())
-    if row_id in free:
-        free.discard(row_id)
-        return
-    if await tx.session.get(model, row_id) is not None:
+async def _refuse_taken_id(tx: WriteTx, table: Table, row_id: str, entity: str) -> None:
+    """A create's client-made id must be new (a batch looked its ids up beforehand, in one query)."""
+    if await tx.get(table, row_id) is not None:
         raise Conflict(f"A {entity} with this id already exists.", code="already-exists", params={"entity": entity})
 
 
 async def preload(tx: WriteTx, batch: dict[str, list[Any]]) -> None:
-    """Load what a batch of customer and contact mutations touches, in three queries: the contacts it
+    """Read what a batch of customer and contact mutations touches, in three queries: the contacts it
     updates or creates, the customers it updates, creates or adds contacts to, and their org paths."""
-    s = tx.session
-    contact_ids = {a.id for a in batch.get("contact.update", ())}
-    new_contacts = {a.id for a in batch.get("contact.create", ())}
-    customer_ids = {a.id for a in batch.get("customer.update", ())}
-    customer_ids |= {a.customer_id for a in batch.get("contact.create", ())}
-    new_customers = {a.id for a in batch.get("customer.create", ())}
-    if contact_ids or new_contacts:
-        contacts = (await s.execute(select(Contact).where(Contact.id.in_(contact_ids | new_contacts)))).scalars().all()
-        customer_ids |= {c.customer_id for c in contacts}
-        tx.cache[("free-ids", "contact")] = new_contacts - {c.id for c in contacts}
-        tx.cache[("preloaded", "contact")] = contacts  # the session's identity map holds rows weakly
-    if customer_ids or new_customers:
-        rows = (await s.execute(select(Customer).where(Customer.id.in_(customer_ids | new_customers)))).scalars().all()
-        tx.cache[("free-ids", "customer")] = new_customers - {c.id for c in rows}
-        tx.cache[("preloaded", "customer")] = rows
-        units = {c.org_unit_id for c in rows} - {k[1] for k in tx.cache if k[0] == "org-path"}
+    contacts = {a.id for a in batch.get("contact.update", ())} | {a.id for a in batch.get("contact.create", ())}
+    customers = {a.id for a in batch.get("customer.update", ())} | {a.id for a in batch.get("customer.create", ())}
+    customers |= {a.customer_id for a in batch.get("contact.create", ())}
+    if contacts:
+        customers |= {c["customer_id"] for c in await tx.load(CONTACTS, contacts)}
+    if customers:
+        units = {c["org_unit_id"] for c in await tx.load(CUSTOMERS, customers)}
+        units -= {k[1] for k in tx.cache if k[0] == "org-path"}
         if units:
-            for unit_id, path in (await s.execute(select(OrgUnit.id, OrgUnit.path).where(OrgUnit.id.in_(units)))).all():
+            for unit_id, path in (
+                await tx.session.execute(select(OrgUnit.id, OrgUnit.path).where(OrgUnit.id.in_(units)))
+            ).all():
                 tx.cache[("org-path", unit_id)] = path
 
 
@@ -275,8 +264,8 @@ def _server_owned(tx: WriteTx, now: datetime) -> dict[str, Any]:
     }
 
 
-async def create_customer(tx: WriteTx, args: m.CustomerCreate) -> Customer:
-    actor, s = tx.actor, tx.session
+async def create_customer(tx: WriteTx, args: m.CustomerCreate) -> Row:
+    actor = tx.actor
     org_unit_id = args.org_unit_id or actor.org_unit_id
     path = await _path(tx, org_unit_id)
     rep_id = args.assigned_rep_id
@@ -287,46 +276,33 @@ async def create_customer(tx: WriteTx, args: m.CustomerCreate) -> Customer:
     if not actor.write_scope.contains(assigned_rep_id=rep_id, org_path=path, kind=args.kind):
         raise OutOfScope("You may not create a customer there.", params={"entity": "customer"})
     check_phone(args.phone)
-    await _claim_id(tx, Customer, args.id, "customer")
-    now = utcnow()
-    row = Customer(
-        id=args.id,
-        name=args.name,
-        kind=args.kind,
-        status=args.status,
-        tier=args.tier,
-        phone=args.phone,
-        address=args.address,
-        org_unit_id=org_unit_id,
-        assigned_rep_id=rep_id,
-        tags=args.tags,
-        **_server_owned(tx, now),
+    await _refuse_taken_id(tx, CUSTOMERS, args.id, "customer")
+    row = tx.insert(
+        CUSTOMERS,
+        {
+            "id": args.id,
+            "name": args.name,
+            "kind": args.kind,
+            "status": args.status,
+            "tier": args.tier,
+            "phone": args.phone,
+            "address": args.address,
+            "org_unit_id": org_unit_id,
+            "assigned_rep_id": rep_id,
+            "tags": args.tags,
+            **_server_owned(tx, utcnow()),
+        },
     )
-    s.add(row)
-    if tx.batched:  # not written yet: a later change in the batch finds it here, without a flush
-        tx.cache[("created", row.id)] = row
     if rep_id:
         _assignment(tx, row.id, "assign", None, rep_id, None)
-    await tx.flush_rows()
     tx.changed("customer", row.id, None, (rep_id, path))
     tx.audit(
         "customer",
         row.id,
         "create",
-        {f: [None, _jsonable(getattr(row, f))] for f in (*CUSTOMER_FIELDS, "org_unit_id", "assigned_rep_id")},
+        {f: [None, _jsonable(row[f])] for f in (*CUSTOMER_FIELDS, "org_unit_id", "assigned_rep_id")},
     )
     return row
-
-
-async def customer_audience(session: AsyncSession, customer_id: str) -> tuple[str | None, str | None]:
-    row = (
-        await session.execute(
-            select(Customer.assigned_rep_id, OrgUnit.path)
-            .join(OrgUnit, OrgUnit.id == Customer.org_unit_id)
-            .where(Customer.id == customer_id)
-        )
-    ).one_or_none()
-    return (row[0], row[1]) if row else (None, None)
 
 
 def _changes(args: Any, not_nullable: frozenset[str], fields: tuple[str, ...]) -> dict[str, Any]:
@@ -344,7 +320,7 @@ def _changes(args: Any, not_nullable: frozenset[str], fields: tuple[str, ...]) -
     return changes
 
 
-async def update_customer(tx: WriteTx, args: m.CustomerUpdate) -> Customer:
+async def update_customer(tx: WriteTx, args: m.CustomerUpdate) -> Row:
     actor = tx.actor
     row, path = await _writable_customer(tx, args.id)
     changes = _changes(args, m.NOT_NULLABLE["customer.update"], CUSTOMER_FIELDS)
@@ -355,16 +331,17 @@ async def update_customer(tx: WriteTx, args: m.CustomerUpdate) -> Customer:
     ):
         raise OutOfScope("This change would move the customer out of what you may edit.", params={"entity": "customer"})
     audience = (row.assigned_rep_id, path)
-    result = await _merge_and_apply(tx, "customer", row, CUSTOMER_FIELDS, changes, args.base, row.id, audience)
+    result = _merge_and_apply(tx, "customer", CUSTOMERS, row, CUSTOMER_FIELDS, changes, args.base, row.id, audience)
     if "kind" in result.updates:  # care staff see guests only: the kind decides who sees it
-        await _dependents_follow(tx, row.id, (row.assigned_rep_id, path), (row.assigned_rep_id, path))
+        await _dependents_follow(tx, row.id, audience, audience)
     return row
 
 
-async def _merge_and_apply(
+def _merge_and_apply(
     tx: WriteTx,
     entity: str,
-    row: Any,
+    table: Table,
+    row: Row,
     fields: tuple[str, ...],
     changes: dict[str, Any],
     base: int,
@@ -373,7 +350,7 @@ async def _merge_and_apply(
 ) -> Merge:
     """Merge an update into a row field by field (conflicts.py), write what won, keep what lost."""
     result = merge(
-        {f: getattr(row, f) for f in fields},
+        {f: row[f] for f in fields},
         row.field_meta or {},
         changes,
         base=base,
@@ -383,41 +360,35 @@ async def _merge_and_apply(
         device_id=tx.actor.device_id,
     )
     if result.updates:
-        old = {f: _jsonable(getattr(row, f)) for f in result.updates}
-        for f, v in result.updates.items():
-            setattr(row, f, v)
-        for f in fields:  # every update of an entity writes the same columns: one executemany per batch
-            flag_modified(row, f)
-        row.field_meta = result.meta
-        row.version = tx.version
-        row.updated_at = utcnow()
-        row.updated_by = tx.actor.user_id
+        tx.audit(entity, row.id, "update", {f: [_jsonable(row[f]), _jsonable(v)] for f, v in result.updates.items()})
+        row.update(result.updates)
+        row.update(field_meta=result.meta, version=tx.version, updated_at=utcnow(), updated_by=tx.actor.user_id)
+        tx.update(table, row, (*result.updates, *SERVER_UPDATED))
         tx.changed(entity, row.id, audience, audience)
-        tx.audit(entity, row.id, "update", {f: [old[f], _jsonable(v)] for f, v in result.updates.items()})
     for c in result.conflicts:
-        cid = new_id()
-        tx.session.add(
-            ConflictRow(
-                id=cid,
-                entity=entity,
-                entity_id=row.id,
-                customer_id=customer_id,
-                field=c.field,
-                kept_value=_jsonable(c.kept_value),
-                lost_value=_jsonable(c.lost_value),
-                kept_hlc=c.kept_hlc,
-                lost_hlc=c.lost_hlc,
-                kept_by=c.kept_by,
-                lost_by=c.lost_by,
-                lost_device_id=c.lost_device_id,
-                version=tx.version,
-            )
+        conflict = tx.insert(
+            CONFLICTS,
+            {
+                "id": new_id(),
+                "entity": entity,
+                "entity_id": row.id,
+                "customer_id": customer_id,
+                "field": c.field,
+                "kept_value": _jsonable(c.kept_value),
+                "lost_value": _jsonable(c.lost_value),
+                "kept_hlc": c.kept_hlc,
+                "lost_hlc": c.lost_hlc,
+                "kept_by": c.kept_by,
+                "lost_by": c.lost_by,
+                "lost_device_id": c.lost_device_id,
+                "created_at": utcnow(),
+                "version": tx.version,
+            },
         )
-        tx.changed("conflict", cid, audience, audience)
+        tx.changed("conflict", conflict.id, audience, audience)
         tx.audit(
             entity, row.id, "conflict", {c.field: {"kept": _jsonable(c.kept_value), "lost": _jsonable(c.lost_value)}}
         )
-    await tx.flush_rows()
     return result
 
 
@@ -426,6 +397,7 @@ async def _dependents_follow(
 ) -> None:
     """A customer's contacts and conflict entries follow it in and out of scopes: whenever what decides
     who sees the customer changes (assignment, kind, org unit), each of them gets a change-log entry."""
+    await tx.write_rows()  # contacts and conflicts of this transaction included
     for cid in (await tx.session.execute(select(Contact.id).where(Contact.customer_id == customer_id))).scalars():
         tx.changed("contact", cid, old, new)
     for cid in (
@@ -434,29 +406,29 @@ async def _dependents_follow(
         tx.changed("conflict", cid, old, new)
 
 
-async def create_contact(tx: WriteTx, args: m.ContactCreate) -> Contact:
+async def create_contact(tx: WriteTx, args: m.ContactCreate) -> Row:
     customer, path = await _writable_customer(tx, args.customer_id)
     check_phone(args.phone)
-    await _claim_id(tx, Contact, args.id, "contact")
-    now = utcnow()
-    row = Contact(
-        id=args.id,
-        customer_id=customer.id,
-        name=args.name,
-        title=args.title,
-        phone=args.phone,
-        birthday=args.birthday,
-        **_server_owned(tx, now),
+    await _refuse_taken_id(tx, CONTACTS, args.id, "contact")
+    row = tx.insert(
+        CONTACTS,
+        {
+            "id": args.id,
+            "customer_id": customer.id,
+            "name": args.name,
+            "title": args.title,
+            "phone": args.phone,
+            "birthday": args.birthday,
+            **_server_owned(tx, utcnow()),
+        },
     )
-    tx.session.add(row)
-    await tx.flush_rows()
     tx.changed("contact", row.id, None, (customer.assigned_rep_id, path))
-    tx.audit("contact", row.id, "create", {f: [None, _jsonable(getattr(row, f))] for f in CONTACT_FIELDS})
+    tx.audit("contact", row.id, "create", {f: [None, _jsonable(row[f])] for f in CONTACT_FIELDS})
     return row
 
 
-async def update_contact(tx: WriteTx, args: m.ContactUpdate) -> Contact:
-    row = await tx.session.get(Contact, args.id)
+async def update_contact(tx: WriteTx, args: m.ContactUpdate) -> Row:
+    row = await tx.get(CONTACTS, args.id)
     if row is None:
         raise NotFound("The contact does not exist or is not yours.", params={"entity": "contact"})
     customer, path = await _writable_customer(tx, row.customer_id)
@@ -464,34 +436,31 @@ async def update_contact(tx: WriteTx, args: m.ContactUpdate) -> Contact:
     if "phone" in changes:
         check_phone(changes["phone"])
     audience = (customer.assigned_rep_id, path)
-    await _merge_and_apply(tx, "contact", row, CONTACT_FIELDS, changes, args.base, customer.id, audience)
+    _merge_and_apply(tx, "contact", CONTACTS, row, CONTACT_FIELDS, changes, args.base, customer.id, audience)
     return row
 
 
-async def reassign(tx: WriteTx, customer_id: str, to_user_id: str | None, reason: str | None) -> Customer:
+async def reassign(tx: WriteTx, customer_id: str, to_user_id: str | None, reason: str | None) -> Row:
     """Assign, reassign or reclaim (``to_user_id`` None) a customer — managers within their subtree."""
     actor = tx.actor
     if not actor.has("admin", "manager"):
         raise PermissionDenied("Only a manager or an admin may reassign customers.")
     row, path = await _writable_customer(tx, customer_id)
     if to_user_id is not None:
-        rep = await _valid_rep(tx, to_user_id)
-        rep_path = await _path(tx, rep.org_unit_id)
+        rep_path = await _path(tx, await _valid_rep(tx, to_user_id))
         if not actor.sees_org(rep_path):
             raise OutOfScope("That account manager is outside your org unit.", params={"entity": "user"})
     if to_user_id == row.assigned_rep_id:
         return row
     action = "reclaim" if to_user_id is None else ("assign" if row.assigned_rep_id is None else "reassign")
     old_rep = row.assigned_rep_id
-    row.assigned_rep_id = to_user_id
-    row.version = tx.version
-    row.updated_at = utcnow()
-    row.updated_by = actor.user_id
     meta = dict(row.field_meta or {})
     meta["assigned_rep_id"] = stamp(tx.version, tx.hlc, actor.user_id, actor.device_id)
-    row.field_meta = meta
+    row.update(
+        assigned_rep_id=to_user_id, version=tx.version, updated_at=utcnow(), updated_by=actor.user_id, field_meta=meta
+    )
+    tx.update(CUSTOMERS, row, ("assigned_rep_id", *SERVER_UPDATED))
     _assignment(tx, row.id, action, old_rep, to_user_id, reason)
-    await tx.session.flush()
     tx.changed("customer", row.id, (old_rep, path), (to_user_id, path))
     await _dependents_follow(tx, row.id, (old_rep, path), (to_user_id, path))
     tx.audit("customer", row.id, action, {"assigned_rep_id": [old_rep, to_user_id], "reason": reason})
