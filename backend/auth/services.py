@@ -140,29 +140,37 @@ class AuthService:
 
     async def actor_for_token(self, token: str) -> Actor:
         claims = self.tokens.decode(token)
-        async with self.db.lookup() as session:
+        async with self.db.lookup() as conn:
             row = (
-                await session.execute(
-                    select(User, OrgUnit.path, Device.revoked_at, Device.user_id)
+                await conn.execute(
+                    select(
+                        User.username,
+                        User.roles,
+                        User.org_unit_id,
+                        User.scope_epoch,
+                        User.disabled_at,
+                        OrgUnit.path,
+                        Device.revoked_at,
+                        Device.user_id,
+                    )
                     .join(OrgUnit, OrgUnit.id == User.org_unit_id)
                     .join(Device, Device.id == claims.device_id)
                     .where(User.id == claims.user_id)
                 )
             ).one_or_none()
-        if row is None or row[3] != claims.user_id:
+        if row is None or row.user_id != claims.user_id:
             raise NotAuthenticated("The access token is not valid; log in again.")
-        user, path, revoked_at, _ = row
-        if user.disabled_at is not None:
+        if row.disabled_at is not None:
             raise NotAuthenticated("This account is disabled.", code="user-disabled")
-        if revoked_at is not None:
+        if row.revoked_at is not None:
             raise NotAuthenticated("This device was revoked.", code="device-revoked")
         return Actor(
-            user_id=user.id,
-            username=user.username,
-            roles=frozenset(user.roles or []),
-            org_unit_id=user.org_unit_id,
-            org_path=path,
-            scope_epoch=user.scope_epoch,
+            user_id=claims.user_id,
+            username=row.username,
+            roles=frozenset(row.roles or []),
+            org_unit_id=row.org_unit_id,
+            org_path=row.path,
+            scope_epoch=row.scope_epoch,
             device_id=claims.device_id,
         )
 

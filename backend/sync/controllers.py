@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
+from litestar.exceptions import SerializationException
 from litestar.params import JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
 from litestar.types import SSEData
@@ -36,9 +37,11 @@ FAULT_HEADER = "x-outpost-test-fault"
 async def check_envelope_versions(request: Request) -> None:
     """Refuse unknown protocol or schema versions with a typed answer before reading the rest."""
     try:
-        body = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed("The body is not valid JSON.", code="bad-request") from None
+        body = await request.json()  # decoded once: the framework reuses it for the handler's data
+    except (SerializationException, ValueError, UnicodeDecodeError):
+        body = None
+    if body is None and (await request.body()).strip() != b"null":
+        raise ValidationFailed("The body is not valid JSON.", code="bad-request")
     if not isinstance(body, dict):
         raise ValidationFailed("The body must be a JSON object.", code="bad-request")
     pv, sv = body.get("protocolVersion"), body.get("schemaVersion")

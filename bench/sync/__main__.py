@@ -16,7 +16,6 @@ and, as a by-product, the incremental pull that brings those pushed changes back
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
@@ -24,6 +23,8 @@ import tempfile
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
+
+import uvloop
 
 from backend.db.engine import Database
 from bench.sync import cases
@@ -196,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("httpx", "alembic"):  # a line per request / per migration otherwise
         logging.getLogger(name).setLevel(logging.WARNING)
     args = parse(argv)
-    return asyncio.run(main_async(args))
+    # The event loop `outpost serve` runs on (uvicorn picks uvloop when it is installed, as it is).
+    return uvloop.run(main_async(args))
 
 
 if __name__ == "__main__":

@@ -130,7 +130,9 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     for name in ("httpx", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    asyncio.run(run(args))
+    import uvloop
+
+    uvloop.run(run(args))
 
 
 if __name__ == "__main__":
