@@ -38,7 +38,13 @@ class Database:
         self._read_engine = (
             self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="REPEATABLE READ")
         )
-        self._lookup_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        # SQLite: no BEGIN at all (changing the isolation level would undo isolation_level = None on the
+        # connection when it goes back to the pool); PostgreSQL: asyncpg's autocommit, no round trip.
+        self._lookup_engine = (
+            self.engine.execution_options(outpost_lookup=True)
+            if self.is_sqlite
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
 
     def _setup_sqlite(self, busy_timeout_ms: int) -> None:
         sync_engine = self.engine.sync_engine
@@ -61,8 +67,8 @@ class Database:
         @event.listens_for(sync_engine, "begin")
         def _on_begin(conn: Any) -> None:
             options = conn.get_execution_options()
-            if options.get("isolation_level") == "AUTOCOMMIT":
-                return
+            if options.get("outpost_lookup", False):
+                return  # the connection is in autocommit at the driver (isolation_level = None above)
             conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("outpost_write", False) else "BEGIN")
 
     @asynccontextmanager

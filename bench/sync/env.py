@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -82,7 +83,24 @@ async def machine(pg_url: str | None) -> dict[str, str]:
         info["postgresql"] = await _pg_version(pg_url)
     info["commit"] = _commit()
     info["load"] = load()
+    info["cpu check"] = cpu_check()
     return info
+
+
+def cpu_check() -> str:
+    """How fast this CPU is right now: the best of 5 runs of a fixed pure-Python loop. On a shared VM
+    this moves by 40 % or more within an hour, with a load average of 1 and nothing else running; it
+    is the figure to compare before comparing two runs' results."""
+    best = min(_timed_loop() for _ in range(5))
+    return f"{1000 * best:.0f} ms"
+
+
+def _timed_loop() -> float:
+    t0 = time.perf_counter()
+    total = 0
+    for i in range(2_000_000):
+        total += i & 7
+    return time.perf_counter() - t0
 
 
 def load() -> str:

@@ -36,7 +36,8 @@ def _mixed(start: int, customers: list[str], n: int) -> list[dict[str, Any]]:
     for k in range(n):
         i = start + k
         if k % 4 in (0, 2):
-            out.append(_mut(i, "customer.update", {"id": customers[k % len(customers)], "base": 10**6, "address": f"路{i}号"}))
+            target = customers[k % len(customers)]
+            out.append(_mut(i, "customer.update", {"id": target, "base": 10**6, "address": f"路{i}号"}))
         elif k % 4 == 1:
             created.append(new_uuid())
             out.append(_mut(i, "customer.create", {"id": created[-1], "name": f"新客户 {i}", "phone": "13912345678"}))
