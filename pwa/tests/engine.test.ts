@@ -169,6 +169,34 @@ describe('push and pull', () => {
     expect(e.status().progress).toEqual({ done: 1, total: 2 });
   });
 
+  it('asks for the next page before writing the current one, and stores each cookie with its page', async () => {
+    let appliedWhenAsked: string | null | undefined;
+    const { e, server } = await engine([
+      ok(page({ cookie: 'p1', more: true, progress: { done: 1, total: 2 }, patch: [{ op: 'put', entity: 'customer', id: 'c1', value: C1 }] })),
+      () => {
+        appliedWhenAsked = e.cookie; // the second request left before page 1 was written
+        return ok(page({ cookie: 'p2', patch: [{ op: 'put', entity: 'customer', id: 'c2', value: { ...C1, id: 'c2' } }] }));
+      },
+    ]);
+    await e.pull();
+    expect(server.requests.map((r) => r.body.cookie)).toEqual([null, 'p1']);
+    expect(appliedWhenAsked).toBeNull();
+    expect(e.cookie).toBe('p2');
+    expect(e.customers().map((c) => c.id).sort()).toEqual(['c1', 'c2']);
+  });
+
+  it('keeps the last applied cookie when a page fails to write, whatever was asked for next', async () => {
+    const { db, e } = await engine([
+      ok(page({ cookie: 'p1', more: true, progress: { done: 1, total: 3 }, patch: [{ op: 'put', entity: 'customer', id: 'c1', value: C1 }] })),
+      ok(page({ cookie: 'p2', more: true, progress: { done: 2, total: 3 }, patch: [{ op: 'put', entity: 'customer', id: 'poison', value: { ...C1, id: 'poison' } }] })),
+      ok(page({ cookie: 'p3', patch: [] })),
+    ]);
+    db.run("CREATE TRIGGER bad_row BEFORE INSERT ON synced WHEN NEW.id = 'poison' BEGIN SELECT RAISE(ABORT, 'quota'); END");
+    await expect(e.pull()).rejects.toThrow();
+    expect(e.cookie).toBe('p1');
+    expect(e.synced('customer', 'poison')).toBeUndefined();
+  });
+
   it('pulls again from the start on reset-required, keeping the outbox', async () => {
     const { e, server } = await engine([
       { status: 409, body: { error: 'reset-required' } },

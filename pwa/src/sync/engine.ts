@@ -390,15 +390,26 @@ export class SyncEngine {
   }
 
   async pull(onPage?: (done: number, total: number) => void): Promise<void> {
+    const ask = (cookie: string | null) => this.transport('/api/sync/pull', this.envelope({ cookie }));
+    let next = ask(this.cookie);
     for (;;) {
-      const reply = await this.transport('/api/sync/pull', this.envelope({ cookie: this.cookie }));
+      const reply = await next;
       if (reply.status === 409 && reply.body?.error === 'reset-required') {
         this.setMeta('cookie', null);
+        next = ask(null);
         continue;
       }
       if (reply.status !== 200) this.refuse(reply);
       const page = reply.body as PullResponse;
-      this.applyPage(page);
+      // Ask for the following page before writing this one: the server builds it while we write.
+      // Its cookie is only stored with the page it belongs to, so a failure here loses nothing.
+      if (page.more) next = ask(page.cookie);
+      try {
+        this.applyPage(page);
+      } catch (e) {
+        if (page.more) next.catch(() => undefined); // abandoned: not an unhandled rejection
+        throw e;
+      }
       onPage?.(page.progress.done, page.progress.total);
       if (!page.more) return;
     }
