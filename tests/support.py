@@ -8,8 +8,8 @@ import itertools
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,6 +137,24 @@ async def login(http: Any, username: str, password: str, device: str = "test-pho
     assert r.status_code == 200, r.text
     b = r.json()
     return Session(http, username, b["deviceId"], b["accessToken"], b["refreshToken"], b["user"])
+
+
+@contextmanager
+def statements(app: Any) -> Iterator[list[str]]:
+    """The SQL statements the app sends to its database while the block runs, in order."""
+    from sqlalchemy import event
+
+    engine = app.state.services.db.engine.sync_engine
+    seen: list[str] = []
+
+    def record(*args: Any) -> None:
+        seen.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 def new_uuid() -> str:

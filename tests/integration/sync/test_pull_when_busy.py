@@ -33,28 +33,18 @@ async def test_pull_is_a_read_and_survives_a_busy_writer(login, db_url):
 async def test_token_checks_leave_pooled_connections_as_writes_need_them(app, login):
     """The token check runs without a transaction. It must not hand back to the pool a connection in
     which the driver starts transactions of its own (writes rely on their explicit BEGIN IMMEDIATE)."""
-    from sqlalchemy import event
-
-    from tests.support import new_uuid
+    from tests.support import new_uuid, statements
 
     engine = app.state.services.db.engine
-    statements: list[str] = []
-
-    def seen(*args):
-        statements.append(args[2])
-
-    event.listen(engine.sync_engine, "before_cursor_execute", seen)
-    try:
+    with statements(app) as seen:
         rep = await login("rep1")
         for _ in range(3):
             assert (await rep.get("/api/auth/me")).status_code == 200
         rep.sync.mutate("customer.create", {"id": new_uuid(), "name": "Lock check"})
         await rep.sync.sync()
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", seen)
     assert rep.sync.pending == [] and rep.sync.rejected == []
-    assert "BEGIN IMMEDIATE" in statements
-    assert not any("read_uncommitted" in s.lower() for s in statements)
+    assert "BEGIN IMMEDIATE" in seen
+    assert not any("read_uncommitted" in s.lower() for s in seen)
     async with engine.connect() as conn:
         raw = await conn.get_raw_connection()
         assert raw.driver_connection.isolation_level is None

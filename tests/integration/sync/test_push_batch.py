@@ -10,13 +10,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from backend.domain.audit.models import AuditEntry
 from backend.domain.customers.models import Contact, Customer, CustomerAssignment
 from backend.sync.models import ChangeLog
 from sync_protocol.hlc import Hlc
-from tests.support import new_uuid
+from tests.support import new_uuid, statements
 
 
 def _mut(i: int, name: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -52,26 +52,17 @@ async def test_a_push_costs_the_same_statements_for_10_or_100_mutations(app, log
     await rep.sync.pull()
     customers = [k[1] for k in rep.sync.base if k[0] == "customer"]
     assert len(customers) >= 5
-    engine = app.state.services.db.engine.sync_engine
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements(app) as seen:
         small = await rep.post("/api/sync/push", rep.envelope(mutations=_mixed(1, customers[:5], 10)))
-        n_small = len(statements)
-        statements.clear()
+        n_small = len(seen)
+        seen.clear()
         large = await rep.post("/api/sync/push", rep.envelope(mutations=_mixed(11, customers, 100)))
-        n_large = len(statements)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+        n_large = len(seen)
     assert small.json() == {"ok": True, "lastMutationId": 10}
     assert large.json() == {"ok": True, "lastMutationId": 110}
-    assert n_large <= n_small + 2, (n_small, n_large, statements)  # +2: a batch may add a table or two
+    assert n_large <= n_small + 2, (n_small, n_large, seen)  # +2: a batch may add a table or two
     assert n_large < 30
-    assert not any("SAVEPOINT" in s for s in statements[2:-2] if "sa_savepoint_1" not in s)
+    assert not any("SAVEPOINT" in s for s in seen[2:-2] if "sa_savepoint_1" not in s)
     # and everything arrived: 110 audit entries from this device, the rows, the assignment history
     audits = await _rows(app, select(func.count()).select_from(AuditEntry).where(AuditEntry.device_id == rep.device_id))
     assert audits[0][0] == 110

@@ -6,13 +6,13 @@ import asyncio
 import time
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from backend.domain.audit.models import AuditEntry
 from backend.domain.customers.models import Customer
 from backend.sync.models import Conflict, Rejection, SyncClient
 from sync_protocol.hlc import Hlc, HybridClock
-from tests.support import new_uuid
+from tests.support import new_uuid, statements
 
 
 def _mut(i: int, name: str, args: dict[str, Any], hlc: str | None = None) -> dict[str, Any]:
@@ -287,28 +287,19 @@ async def test_incremental_pull_costs_in_proportion_to_changes(app, login):
     """Statement count of an empty incremental pull does not grow with the data set."""
     rep = await login("admin")
     await rep.sync.pull()
-    engine = app.state.services.db.engine.sync_engine
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements(app) as seen:
         first = (await rep.post("/api/sync/pull", rep.envelope(cookie=rep.sync.cookie))).json()
-        n_small = len(statements)
+        n_small = len(seen)
         for _ in range(40):
             rep.sync.mutate("customer.create", {"id": new_uuid(), "name": "More"})
         await rep.sync.sync()
-        statements.clear()
+        seen.clear()
         second = (await rep.post("/api/sync/pull", rep.envelope(cookie=rep.sync.cookie))).json()
-        n_large = len(statements)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+        n_large = len(seen)
     assert first["patch"] == [] and second["patch"] == []
     assert first["cookie"] != second["cookie"] or first["cookie"] == rep.sync.cookie
     assert n_large == n_small
-    assert not any("FROM customer" in s and "change_log" not in s for s in statements)
+    assert not any("FROM customer" in s and "change_log" not in s for s in seen)
 
 
 async def test_cookie_never_goes_backwards_and_unknown_cookies_reset(app, login):
