@@ -72,8 +72,6 @@ class WriteTx:
     #: Lookups that cannot change within this transaction's own writes (org paths, valid reps), and
     #: what a batch preloaded (see ``backend/sync/push.py``).
     cache: dict[Any, Any] = field(default_factory=dict)
-    #: Set while push applies a whole batch at once (its rows are written together at the end).
-    batched: bool = False
     #: Rows read or inserted in this transaction, by table and id, and ids known not to exist.
     _rows: dict[tuple[Table, str], Row] = field(default_factory=dict)
     _absent: set[tuple[Table, str]] = field(default_factory=set)

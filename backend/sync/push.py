@@ -104,7 +104,6 @@ async def _apply_batch(tx: WriteTx, pending: list[Mutation]) -> bool:
     for _mu, spec, args in prepared:
         by_name.setdefault(spec.name, []).append(args)
     mark = tx.mark()
-    tx.batched = True
     try:
         async with tx.session.begin_nested():
             for preload in PRELOADERS:
@@ -118,8 +117,6 @@ async def _apply_batch(tx: WriteTx, pending: list[Mutation]) -> bool:
         tx.rollback_to(mark)
         log.info("batch of %d replayed one by one: %r", len(pending), exc)
         return False
-    finally:
-        tx.batched = False
     return True
 
 
