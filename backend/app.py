@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,9 @@ from backend.sync.registry import load_all
 from sync_protocol.envelopes import PROTOCOL_VERSION, SCHEMA_VERSION
 
 log = logging.getLogger("outpost")
+
+#: How often the database statistics are refreshed (Database.analyze).
+ANALYZE_EVERY_SECONDS = 3600
 
 STATUS_CODES = {
     400: "bad-request",
@@ -189,10 +193,23 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         auth=AuthService(db, a, Passwords(a), Tokens(a.jwt_secret, a.access_token_minutes)),
     )
 
+    async def keep_statistics() -> None:
+        while True:  # the data grows after startup (a new install starts empty)
+            await asyncio.sleep(ANALYZE_EVERY_SECONDS)
+            try:
+                await db.analyze()
+            except Exception:  # statistics are an optimisation: never take the server down for them
+                log.warning("refreshing the database statistics failed", exc_info=True)
+
     async def on_startup(app: Litestar) -> None:
         app.state.services = container
+        await db.analyze()
+        app.state.statistics = asyncio.create_task(keep_statistics())
 
-    async def on_shutdown(_: Litestar) -> None:
+    async def on_shutdown(app: Litestar) -> None:
+        task = getattr(app.state, "statistics", None)
+        if task is not None:
+            task.cancel()
         await db.dispose()
 
     route_handlers: list[Any] = [

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -88,6 +88,17 @@ class Database:
         request): a plain connection in autocommit, one round trip instead of three or four."""
         async with self._lookup_engine.connect() as conn:
             yield conn
+
+    async def analyze(self) -> None:
+        """Refresh the query planner's statistics (SQLite; PostgreSQL's autovacuum keeps its own).
+        Without them SQLite guesses that a rep's customers are few: an incremental pull asking for 100
+        customers by id walked all 30,000 of the rep's through ``assigned_rep_id`` (14 ms, with them
+        2 ms). ``analysis_limit`` samples each index, so this stays in milliseconds."""
+        if not self.is_sqlite:
+            return
+        async with self.write() as s:
+            await s.execute(text("PRAGMA analysis_limit = 1000"))
+            await s.execute(text("ANALYZE"))
 
     async def dispose(self) -> None:
         await self.engine.dispose()
