@@ -57,6 +57,53 @@ describe('local changes', () => {
     expect(names('river')).toEqual([]);
     expect(names('golden')).toEqual(['Golden Hotel']);
   });
+
+  it('searches exactly while the index catches up: new, changed and removed rows, typed wildcards', async () => {
+    const { e } = await engine();
+    const put = (id: string, name: string) => ({ op: 'put', entity: 'customer', id, value: { id, name, tags: [], version: 1 } });
+    const ids = (q: string) => e.customers(q).map((c) => c.id).sort();
+    const check = () => {
+      expect(ids('珠江酒店')).toEqual(['a']);
+      expect(ids('50%')).toEqual(['b']); // '%' is literal, not "anything"
+      expect(ids('a_c')).toEqual(['c']); // '_' too: 'abc' does not match
+      expect(ids('old name')).toEqual([]);
+      expect(ids('abc')).toEqual(['d']);
+    };
+    e.applyPage(page({ patch: [put('a', 'old name'), put('b', '50% off shop'), put('c', 'a_c hotel'), put('d', 'abc'), put('x', 'gone soon')] }) as never);
+    expect(e.indexSearch(2)).toBe(3); // two indexed, three to go
+    e.applyPage(page({ patch: [put('a', '珠江酒店 Pearl'), { op: 'del', entity: 'customer', id: 'x' }] }) as never);
+    check(); // 'a' changed after it was indexed: its old text must not match
+    expect(ids('gone')).toEqual([]);
+    expect(e.indexSearch(2)).toBe(1);
+    check();
+    expect(e.indexSearch()).toBe(0);
+    check();
+    expect(ids('gone')).toEqual([]);
+    expect(ids('PEARL')).toEqual(['a']);
+    // a first sync starts with `clear`: the old rows and their index entries go
+    e.applyPage(page({ patch: [{ op: 'clear' }, put('n', 'new pearl')] }) as never);
+    expect(ids('pearl')).toEqual(['n']);
+    expect(e.indexSearch()).toBe(0);
+    expect(ids('pearl')).toEqual(['n']);
+  });
+
+  it('finds a common word by walking the list in order, as exactly as through the index', async () => {
+    const { e } = await engine();
+    const patch = Array.from({ length: 1500 }, (_, i) => {
+      const id = `s${String(i).padStart(4, '0')}`;
+      return { op: 'put', entity: 'customer', id, value: { id, name: `Shop ${id}${i % 3 ? '' : ' 50% off'}`, tags: [], version: 1 } };
+    });
+    e.applyPage(page({ patch }) as never);
+    e.mutate('customer.create', { id: 'new', name: 'A new shop' }); // pending: first in order
+    const names = (q: string, limit = 5) => e.customers(q, limit).map((c) => c.name);
+    for (const indexed of [false, true]) {
+      if (indexed) expect(e.indexSearch(10_000)).toBe(0);
+      expect(names('shop')).toEqual(['A new shop', 'Shop s0000 50% off', 'Shop s0001', 'Shop s0002', 'Shop s0003 50% off']);
+      expect(names('50% OFF', 3)).toEqual(['Shop s0000 50% off', 'Shop s0003 50% off', 'Shop s0006 50% off']);
+      expect(names('s0_01')).toEqual([]); // '_' is a character, not a wildcard
+      expect(names('s1499')).toEqual(['Shop s1499']);
+    }
+  });
 });
 
 describe('push and pull', () => {

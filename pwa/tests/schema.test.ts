@@ -25,6 +25,9 @@ it('migrates an on-device database step by step, keeping synced rows and the out
   expect(e.outbox('pending').map((m) => m.args.address)).toEqual(['Unsynced']);
   expect(e.customers('珠江酒').map((c) => c.id)).toEqual(['c1']);
   expect(e.customers('vip').map((c) => c.id)).toEqual(['c1']);
+  expect(e.indexSearch()).toBe(0); // the migrated rows are indexed after the migration, not during it
+  expect(e.customers('珠江酒').map((c) => c.id)).toEqual(['c1']);
+  expect(e.customers('river').map((c) => c.id)).toEqual(['c1']);
   expect(migrate(db)).toBe(MIGRATIONS.length); // idempotent
 });
 

@@ -75,6 +75,8 @@ export function call<T = unknown>(method: string, ...args: unknown[]): Promise<T
 export const store = {
   customers: (q: string, limit = 50) => call<Value[]>('customers', q, limit),
   customerCount: () => call<number>('customerCount'),
+  /** Customers whose search entries are still to be indexed (search scans them meanwhile). */
+  searchBacklog: () => call<number>('searchBacklog'),
   customer: (id: string) => call<Value | null>('customer', id),
   contacts: (customerId: string) => call<Value[]>('contacts', customerId),
   contact: (id: string) => call<Value | null>('contact', id),

@@ -7,22 +7,14 @@ export interface Db {
   run(sql: string, bind?: unknown[]): void;
   all<T = Row>(sql: string, bind?: unknown[]): T[];
   get<T = Row>(sql: string, bind?: unknown[]): T | undefined;
-  /** Runs `sql` once per row of `rows` with one prepared statement. */
-  bulk(sql: string, rows: unknown[][]): void;
   /** A write transaction: everything in `fn` commits together or not at all. */
   tx<T>(fn: () => T): T;
   close(): void;
 }
 
 // Minimal structural types of the oo1 API we use (the package's own .d.ts is large).
-interface Oo1Stmt {
-  bind(values: unknown[]): Oo1Stmt;
-  stepReset(): Oo1Stmt;
-  finalize(): void;
-}
 export interface Oo1Db {
   exec(opts: { sql: string; bind?: unknown[]; rowMode?: 'object'; returnValue?: 'resultRows' }): unknown;
-  prepare(sql: string): Oo1Stmt;
   close(): void;
 }
 
@@ -55,16 +47,6 @@ export function wrap(db: Oo1Db): Db {
     },
     get<T>(sql: string, bind?: unknown[]): T | undefined {
       return api.all<T>(sql, bind)[0];
-    },
-    bulk(sql, rows) {
-      const st = db.prepare(sql);
-      try {
-        for (const r of rows) st.bind(r).stepReset();
-      } catch (e) {
-        throw translate(e);
-      } finally {
-        st.finalize();
-      }
     },
     tx<T>(fn: () => T): T {
       if (depth > 0) return fn();

@@ -55,23 +55,62 @@ async function openStore(): Promise<void> {
   }
   db = wrap(raw as Oo1Db);
   // One connection owns the file (Web Locks): exclusive locking keeps the page cache warm between
-  // transactions; NORMAL sync is durable against app crashes, which is what a phone needs.
+  // transactions and lets SQLite keep the WAL index in memory (OPFS has no shared memory), so WAL
+  // works: a commit appends the changed pages instead of first copying the old ones to a journal -
+  // measured in Chromium, a 100-row change committed in 8-18 ms instead of 15-47. FULL syncs the WAL at every
+  // commit, so an outbox entry survives a power cut, not only an app crash.
   db.run('PRAGMA locking_mode = EXCLUSIVE');
-  db.run('PRAGMA synchronous = NORMAL');
+  db.run('PRAGMA journal_mode = WAL');
+  db.run('PRAGMA synchronous = FULL');
+  // Checkpoint (copy the WAL into the database) after about 32 MB rather than SQLite's 8 MB, so a
+  // first sync does not stop every other page to do it; the rest is done when a sync is over.
+  db.run('PRAGMA wal_autocheckpoint = 4000');
   db.run('PRAGMA cache_size = -32000');
   db.run('PRAGMA temp_store = MEMORY');
   migrate(db);
   engine = new SyncEngine(db, (p, b) => (session as Session).transport(p, b));
   session = new Session(engine);
   scheduler = new Scheduler(runSync);
+  void indexSearch(); // what an earlier session left unindexed
 }
 
+let indexing = false;
+/** Catch the search index up after a sync, a chunk per transaction, yielding to the UI's requests
+ * in between (search is exact meanwhile: it scans what is not indexed yet). */
+async function indexSearch(): Promise<void> {
+  if (indexing || !engine || !Number(db?.get<{ n: number }>('SELECT count(*) AS n FROM fts_todo')?.n)) return;
+  indexing = true;
+  try {
+    while (engine && engine.indexSearch(2000) > 0) await new Promise((r) => setTimeout(r, 0));
+    db?.run('PRAGMA wal_checkpoint(PASSIVE)');
+  } catch (e) {
+    if (e instanceof StorageFullError) engine?.setMeta('lastError', 'storage-full');
+    else console.warn('search index', e);
+  } finally {
+    indexing = false;
+  }
+}
+
+let running: Promise<void> | undefined;
+/** One sync at a time: "sync now" during a scheduled sync waits for it, then syncs again (two pulls
+ * from the same cookie at once could store their pages' cookies out of order). */
 async function runSync(): Promise<void> {
+  while (running) await running.catch(() => undefined);
+  running = syncOnce();
+  try {
+    await running;
+  } finally {
+    running = undefined;
+  }
+}
+
+async function syncOnce(): Promise<void> {
   if (!engine || !session?.user || engine.meta('stopped') || engine.meta('loginRequired') || !online) return;
   syncing = true;
   notify();
   try {
     await engine.sync((done, total) => notify({ progress: { done, total } }));
+    setTimeout(indexSearch, 0);
     connectEvents();
   } catch (e) {
     if (e instanceof NetworkError) online = false;
@@ -113,13 +152,14 @@ const handlers: Record<string, (...args: never[]) => unknown> = {
     await (session as Session).logout();
     if (wipe) {
       (db as Db).tx(() => {
-        for (const t of ['synced', 'overlay', 'outbox', 'customer_fts', 'fts_key']) (db as Db).run(`DELETE FROM ${t}`);
+        for (const t of ['synced', 'overlay', 'outbox', 'customer_fts', 'fts_todo']) (db as Db).run(`DELETE FROM ${t}`);
       });
     }
     notify();
   },
   customers: (q: string, limit: number) => (engine as SyncEngine).customers(q, limit),
   customerCount: () => (engine as SyncEngine).customerCount(),
+  searchBacklog: () => Number((db as Db).get<{ n: number }>('SELECT count(*) AS n FROM fts_todo')?.n ?? 0),
   customer: (id: string) => (engine as SyncEngine).view('customer', id, true) ?? null,
   contacts: (customerId: string) => (engine as SyncEngine).contacts(customerId),
   contact: (id: string) => (engine as SyncEngine).view('contact', id, true) ?? null,

@@ -5,6 +5,7 @@
 import type { PullResponse } from '../protocol.gen';
 import { PROTOCOL } from '../protocol.gen';
 import type { Db } from '../store/db';
+import { CUSTOMER_FTS, searchText as searchTextSql } from '../store/schema';
 import { tick } from './hlc';
 
 // biome-ignore lint: rows are free-form JSON objects
@@ -87,18 +88,38 @@ export function keyOf(name: string, args: Value): [string, string] {
   return [name.split('.')[0], String(args.id)];
 }
 
+/** Lower case as SQLite's lower() and LIKE see it (ASCII only), so SQL and JS agree on order and matches. */
+const asciiLower = (s: string) => s.replace(/[A-Z]+/g, (c) => c.toLowerCase());
+
+// List order and parent of a row; SORT_KEY and PARENT_ID are the same rules in SQL, for a pulled
+// `put` op `p` (JSON).
 function sortKey(entity: string, v: Value): string | null {
   if (entity === 'conflict') return String(v.createdAt ?? '');
-  return typeof v.name === 'string' ? v.name.toLocaleLowerCase() : null;
+  return typeof v.name === 'string' ? asciiLower(v.name) : null;
 }
+const SORT_KEY = `CASE WHEN p.value ->> 'entity' = 'conflict' THEN coalesce(p.value ->> '$.value.createdAt', '')
+  WHEN json_type(p.value, '$.value.name') = 'text' THEN lower(p.value ->> '$.value.name') END`;
 
 function parentOf(entity: string, v: Value): string | null {
   return entity === 'contact' || entity === 'conflict' ? (v.customerId ?? null) : null;
 }
+const PARENT_ID = `CASE WHEN p.value ->> 'entity' IN ('contact', 'conflict') THEN p.value ->> '$.value.customerId' END`;
 
 function searchText(v: Value): string {
   return [v.name, v.phone, v.address, ...(Array.isArray(v.tags) ? v.tags : [])].filter(Boolean).join(' ');
 }
+
+/** Search hits above which walking the list in order beats fetching every hit from the index. */
+const COMMON = 1000;
+
+// A run of pulled `put` ops, bound as one JSON array: SQLite reads it with json_each, so 5,000 rows
+// cost one statement instead of 5,000 bindings from JavaScript. Triggers put customers on the search
+// to-do list (fts_todo).
+const PUT_ROWS = `INSERT INTO synced (entity, id, value, sort_key, parent_id)
+  SELECT p.value ->> 'entity', p.value ->> 'id', p.value -> 'value', ${SORT_KEY}, ${PARENT_ID}
+    FROM json_each(?) p WHERE true
+  ON CONFLICT (entity, id) DO UPDATE SET value = excluded.value, sort_key = excluded.sort_key,
+    parent_id = excluded.parent_id`;
 
 export interface EngineOptions {
   now?: () => number;
@@ -199,16 +220,28 @@ export class SyncEngine {
   customers(query = '', limit = 50): Value[] {
     const q = query.trim();
     if (!q) return this.list('customer', '1', [], () => true, limit);
-    const needle = q.toLocaleLowerCase();
-    const keep = (v: Value) => searchText(v).toLocaleLowerCase().includes(needle);
-    // The trigram index answers queries of three characters or more; shorter ones scan its text.
-    if ([...q].length >= 3) {
-      const ids = `id IN (SELECT k.id FROM customer_fts JOIN fts_key k ON k.k = customer_fts.rowid WHERE customer_fts MATCH ?)`;
-      return this.list('customer', ids, [`"${q.replace(/"/g, '""')}"`], keep, limit);
+    const needle = asciiLower(q);
+    const keep = (v: Value) => asciiLower(searchText(v)).includes(needle);
+    const scan = `instr(lower(${searchTextSql('synced')}), ?) > 0`;
+    const backlog = Number(this.db.get<{ n: number }>('SELECT count(*) AS n FROM fts_todo')?.n ?? 0);
+    if (backlog <= COMMON) {
+      // The trigram index answers LIKE for three characters or more (shorter ones scan its text).
+      // LIKE is not exact - '%' and '_' typed by the user are wildcards, and an ESCAPE clause would
+      // stop the index being used - so instr() checks each hit. Rows on the to-do list are scanned.
+      const hits = this.db.all<{ k: number }>(
+        `SELECT rowid AS k FROM customer_fts WHERE text LIKE ? AND instr(lower(text), ?) > 0
+            AND rowid NOT IN (SELECT k FROM fts_todo) LIMIT ${COMMON + 1}`,
+        [`%${q}%`, needle],
+      );
+      if (hits.length <= COMMON) {
+        const ids = `k IN (SELECT value FROM json_each(?))
+          OR k IN (SELECT s.k FROM fts_todo t CROSS JOIN synced s ON s.k = t.k WHERE instr(lower(${searchTextSql('s')}), ?) > 0)`;
+        return this.list('customer', ids, [JSON.stringify(hits.map((h) => h.k)), needle], keep, limit);
+      }
     }
-    const like = `%${q.replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
-    const ids = `id IN (SELECT k.id FROM customer_fts f JOIN fts_key k ON k.k = f.rowid WHERE f.text LIKE ? ESCAPE '\\')`;
-    return this.list('customer', ids, [like], keep, limit);
+    // A common word (or the index still catching up after a first sync): walking the list in order
+    // and checking each row finds a page of matches long before it reaches the end.
+    return this.list('customer', scan, [needle], keep, limit);
   }
 
   customerCount(): number {
@@ -366,13 +399,38 @@ export class SyncEngine {
   /** The server refused this device for good: stop syncing, clear synced rows, keep the outbox. */
   stop(code: string): void {
     this.db.tx(() => {
-      this.db.run('DELETE FROM synced');
-      this.db.run('DELETE FROM customer_fts');
-      this.db.run('DELETE FROM fts_key');
+      this.clearSynced();
       this.setMeta('cookie', null);
       this.setMeta('progress', null);
       this.setMeta('stopped', code);
       this.rebase();
+    });
+  }
+
+  /** Forget every synced row and its search entries (the index is recreated: faster than deleting). */
+  private clearSynced(): void {
+    this.db.run('DELETE FROM synced');
+    this.db.run('DELETE FROM fts_todo');
+    this.db.run('DROP TABLE customer_fts');
+    this.db.run(CUSTOMER_FTS);
+  }
+
+  /**
+   * Bring the search index up to date for at most `limit` rows of the to-do list, in one
+   * transaction; returns how many remain. Run after a sync, a chunk at a time, so the UI stays
+   * responsive while a first sync's 30,000 customers are indexed.
+   */
+  indexSearch(limit = 2000): number {
+    return this.db.tx(() => {
+      const last = this.db.get<{ k: number }>('SELECT k FROM fts_todo ORDER BY k LIMIT 1 OFFSET ?', [limit - 1])?.k;
+      const upTo = last ?? Number.MAX_SAFE_INTEGER;
+      this.db.run(
+        `INSERT OR REPLACE INTO customer_fts (rowid, text)
+           SELECT s.k, ${searchTextSql('s')} FROM fts_todo t JOIN synced s ON s.k = t.k WHERE t.k <= ?`,
+        [upTo],
+      );
+      this.db.run('DELETE FROM fts_todo WHERE k <= ?', [upTo]);
+      return last === undefined ? 0 : Number(this.db.get<{ n: number }>('SELECT count(*) AS n FROM fts_todo')?.n ?? 0);
     });
   }
 
@@ -415,49 +473,32 @@ export class SyncEngine {
     }
   }
 
-  /** One page and its cookie, applied in one local transaction. */
+  /** One page and its cookie, applied in one local transaction. The last page of a pull also
+   * records the sync as successful, in the same transaction (a commit on OPFS is not free). */
   applyPage(page: PullResponse): void {
     const clientId = this.clientId;
     this.db.tx(() => {
-      const puts: unknown[][] = [];
-      const ftsPuts: unknown[][] = [];
+      let run: unknown[] = [];
       const flush = () => {
-        if (puts.length) {
-          this.db.bulk(
-            `INSERT INTO synced (entity, id, value, sort_key, parent_id) VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (entity, id) DO UPDATE SET value = excluded.value, sort_key = excluded.sort_key,
-               parent_id = excluded.parent_id`,
-            puts,
-          );
-          puts.length = 0;
-        }
-        if (ftsPuts.length) {
-          this.db.bulk('INSERT INTO fts_key (id) VALUES (?) ON CONFLICT (id) DO NOTHING', ftsPuts.map((r) => [r[0]]));
-          this.db.bulk(
-            'INSERT OR REPLACE INTO customer_fts (rowid, text) VALUES ((SELECT k FROM fts_key WHERE id = ?), ?)',
-            ftsPuts,
-          );
-          ftsPuts.length = 0;
-        }
+        if (!run.length) return;
+        const json = JSON.stringify(run);
+        this.db.run(PUT_ROWS, [json]);
+        run = [];
       };
       for (const op of page.patch) {
         if (op.op === 'clear') {
-          puts.length = 0;
-          ftsPuts.length = 0;
-          this.db.run('DELETE FROM synced');
-          this.db.run('DELETE FROM customer_fts');
-          this.db.run('DELETE FROM fts_key');
+          run = [];
+          this.clearSynced();
         } else if (op.op === 'put') {
-          const v = op.value as Value;
-          puts.push([op.entity, op.id, JSON.stringify(v), sortKey(op.entity, v), parentOf(op.entity, v)]);
-          if (op.entity === 'customer') ftsPuts.push([op.id, searchText(v)]);
+          run.push(op);
         } else {
           flush();
-          this.db.run('DELETE FROM synced WHERE entity = ? AND id = ?', [op.entity, op.id]);
           if (op.entity === 'customer') {
-            this.db.run('DELETE FROM customer_fts WHERE rowid = (SELECT k FROM fts_key WHERE id = ?)', [op.id]);
-            this.db.run('DELETE FROM fts_key WHERE id = ?', [op.id]);
+            const key = "(SELECT k FROM synced WHERE entity = 'customer' AND id = ?)";
+            this.db.run(`DELETE FROM customer_fts WHERE rowid = ${key}`, [op.id]);
+            this.db.run(`DELETE FROM fts_todo WHERE k = ${key}`, [op.id]);
           }
+          this.db.run('DELETE FROM synced WHERE entity = ? AND id = ?', [op.entity, op.id]);
         }
       }
       flush();
@@ -474,6 +515,10 @@ export class SyncEngine {
       this.setMeta('lastMutationId', confirmed);
       this.setMeta('cookie', page.cookie);
       this.setMeta('progress', page.more ? JSON.stringify(page.progress) : null);
+      if (!page.more) {
+        this.setMeta('lastSyncAt', this.now());
+        this.setMeta('lastError', null);
+      }
       this.rebase();
     });
   }
@@ -483,9 +528,7 @@ export class SyncEngine {
     if (this.meta('stopped')) throw new SyncStopped(this.meta('stopped') as string);
     try {
       await this.push();
-      await this.pull(onPage);
-      this.setMeta('lastSyncAt', this.now());
-      this.setMeta('lastError', null);
+      await this.pull(onPage); // its last page records lastSyncAt
     } catch (e) {
       this.setMeta('lastError', e instanceof Error ? e.message : String(e));
       throw e;
