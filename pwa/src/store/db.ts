@@ -7,8 +7,10 @@ export interface Db {
   run(sql: string, bind?: unknown[]): void;
   all<T = Row>(sql: string, bind?: unknown[]): T[];
   get<T = Row>(sql: string, bind?: unknown[]): T | undefined;
-  /** A write transaction: everything in `fn` commits together or not at all. */
-  tx<T>(fn: () => T): T;
+  /** A write transaction: everything in `fn` commits together or not at all. A `durable` one is on
+   * disk when it returns, even through a power cut (what the user typed); the others (pulled rows,
+   * which the server can send again) may roll back to an earlier consistent state. */
+  tx<T>(fn: () => T, durable?: boolean): T;
   close(): void;
 }
 
@@ -48,8 +50,11 @@ export function wrap(db: Oo1Db): Db {
     get<T>(sql: string, bind?: unknown[]): T | undefined {
       return api.all<T>(sql, bind)[0];
     },
-    tx<T>(fn: () => T): T {
+    tx<T>(fn: () => T, durable = false): T {
       if (depth > 0) return fn();
+      // WAL with synchronous NORMAL (the store's setting) syncs nothing at commit; FULL syncs the WAL,
+      // and with it every earlier commit.
+      if (durable) db.exec({ sql: 'PRAGMA synchronous = FULL' });
       db.exec({ sql: 'BEGIN IMMEDIATE' });
       depth++;
       try {
@@ -61,6 +66,7 @@ export function wrap(db: Oo1Db): Db {
         throw translate(e);
       } finally {
         depth--;
+        if (durable) db.exec({ sql: 'PRAGMA synchronous = NORMAL' });
       }
     },
     close() {

@@ -321,7 +321,7 @@ export class SyncEngine {
       const [entity, rowId] = keyOf(name, args);
       this.writeOverlay(entity, rowId, applyMutation(this.view(entity, rowId), name, args));
       return { id, name, args, hlc, createdAt, state: 'pending' as const };
-    });
+    }, true);
   }
 
   /** An update of some fields, carrying `base`: the row's version as last pulled. */
@@ -342,7 +342,7 @@ export class SyncEngine {
         fixed = { ...fixed, base: Number(this.synced(entity, id)?.version ?? 0) };
       }
       return this.mutate(entry.name, fixed);
-    });
+    }, true);
   }
 
   /** Drop a rejected change the user decided not to send again. */
