@@ -87,6 +87,21 @@ describe('local changes', () => {
     expect(ids('pearl')).toEqual(['n']);
   });
 
+  it('builds the list indexes once at the end of a first sync, and lists stay right meanwhile', async () => {
+    const { db, e } = await engine();
+    const indexes = () => db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'synced' AND sql IS NOT NULL").map((r) => r.name).sort();
+    const put = (id: string, name: string, entity = 'customer', customerId?: string) => ({ op: 'put', entity, id, value: { id, name, customerId, version: 1 } });
+    expect(indexes()).toEqual(['synced_key', 'synced_parent', 'synced_sort']);
+    e.applyPage(page({ more: true, patch: [{ op: 'clear' }, put('b', 'Beta'), put('a', 'Alpha')] }) as never);
+    expect(indexes()).toEqual(['synced_key']);
+    e.applyPage(page({ more: true, patch: [put('k', 'Kim', 'contact', 'a')] }) as never);
+    expect(e.customers().map((c) => c.name)).toEqual(['Alpha', 'Beta']);
+    expect(e.contacts('a').map((c) => c.name)).toEqual(['Kim']);
+    e.applyPage(page({ patch: [put('c', 'Gamma')] }) as never);
+    expect(indexes()).toEqual(['synced_key', 'synced_parent', 'synced_sort']);
+    expect(e.customers().map((c) => c.name)).toEqual(['Alpha', 'Beta', 'Gamma']);
+  });
+
   it('finds a common word by walking the list in order, as exactly as through the index', async () => {
     const { e } = await engine();
     const patch = Array.from({ length: 1500 }, (_, i) => {

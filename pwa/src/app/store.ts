@@ -40,7 +40,7 @@ export function startStore(): void {
       if (d.event === 'locked') owner.value = 'locked';
       if (d.event === 'taken-over') owner.value = 'taken-over';
       if (d.status) status.value = { ...d.status, ...(d.progress ? { progress: d.progress } : {}) };
-      revision.value++;
+      if (d.rows !== false) revision.value++;
       return;
     }
     const w = waiting.get(d.id);

@@ -10,6 +10,19 @@ export const CUSTOMER_FTS = `CREATE VIRTUAL TABLE customer_fts USING fts5(text, 
 export const searchText = (s: string) => `concat_ws(' ', ${s}.value ->> '$.name', ${s}.value ->> '$.phone',
   ${s}.value ->> '$.address', (SELECT group_concat(tag.value, ' ') FROM json_each(${s}.value, '$.tags') tag))`;
 
+/** The indexes lists are read through. A first sync drops them and builds them once at its end
+ * (sorting 60,000 keys once is cheaper than inserting them in random order page by page). */
+export const LIST_INDEXES = [
+  'CREATE INDEX IF NOT EXISTS synced_sort ON synced (entity, sort_key)',
+  'CREATE INDEX IF NOT EXISTS synced_parent ON synced (entity, parent_id)',
+];
+export const DROP_LIST_INDEXES = ['DROP INDEX IF EXISTS synced_sort', 'DROP INDEX IF EXISTS synced_parent'];
+
+/** Builds the list indexes if a first sync was interrupted before its end. */
+export function ensureIndexes(db: Db): void {
+  for (const sql of LIST_INDEXES) db.run(sql);
+}
+
 export const MIGRATIONS: string[][] = [
   // 1: synced rows, the overlay of pending changes, the outbox, full-text search, meta.
   [
@@ -55,8 +68,7 @@ export const MIGRATIONS: string[][] = [
     `DROP TABLE synced`,
     `ALTER TABLE synced_rows RENAME TO synced`,
     `CREATE UNIQUE INDEX synced_key ON synced (entity, id)`,
-    `CREATE INDEX synced_sort ON synced (entity, sort_key)`,
-    `CREATE INDEX synced_parent ON synced (entity, parent_id)`,
+    ...LIST_INDEXES,
     `DROP TABLE customer_fts`,
     `DROP TABLE fts_key`,
     CUSTOMER_FTS,

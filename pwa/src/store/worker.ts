@@ -7,7 +7,7 @@ import { SyncEngine, type Value } from '../sync/engine';
 import { Scheduler } from '../sync/scheduler';
 import { LoginRequired, NetworkError, Session } from '../sync/session';
 import { type Db, type Oo1Db, StorageFullError, wrap } from './db';
-import { migrate } from './schema';
+import { ensureIndexes, migrate } from './schema';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -21,8 +21,10 @@ let pool: { pauseVfs: () => unknown } | undefined;
 let online = true;
 let syncing = false;
 
-function notify(extra: Value = {}): void {
-  self.postMessage({ event: 'changed', status: status(), ...extra });
+/** Tell the UI the store changed; `rows: false` when only the status did, so views need not re-read
+ * their rows (a list query at the start of every sync competed with the sync for this worker). */
+function notify(extra: Value = {}, rows = true): void {
+  self.postMessage({ event: 'changed', status: status(), rows, ...extra });
 }
 
 function status(): Value {
@@ -70,6 +72,7 @@ async function openStore(): Promise<void> {
   db.run('PRAGMA cache_size = -32000');
   db.run('PRAGMA temp_store = MEMORY');
   migrate(db);
+  ensureIndexes(db);
   engine = new SyncEngine(db, (p, b) => (session as Session).transport(p, b));
   session = new Session(engine);
   scheduler = new Scheduler(runSync);
@@ -109,7 +112,7 @@ async function runSync(): Promise<void> {
 async function syncOnce(): Promise<void> {
   if (!engine || !session?.user || engine.meta('stopped') || engine.meta('loginRequired') || !online) return;
   syncing = true;
-  notify();
+  notify({}, false);
   try {
     await engine.sync((done, total) => notify({ progress: { done, total } }));
     setTimeout(indexSearch, 0);
@@ -198,7 +201,7 @@ const handlers: Record<string, (...args: never[]) => unknown> = {
   setOnline(value: boolean) {
     online = value;
     if (value) scheduler?.kick();
-    notify();
+    notify({}, false);
   },
   foreground() {
     scheduler?.kick();

@@ -5,7 +5,7 @@
 import type { PullResponse } from '../protocol.gen';
 import { PROTOCOL } from '../protocol.gen';
 import type { Db } from '../store/db';
-import { CUSTOMER_FTS, searchText as searchTextSql } from '../store/schema';
+import { CUSTOMER_FTS, DROP_LIST_INDEXES, LIST_INDEXES, searchText as searchTextSql } from '../store/schema';
 import { tick } from './hlc';
 
 // biome-ignore lint: rows are free-form JSON objects
@@ -489,6 +489,7 @@ export class SyncEngine {
         if (op.op === 'clear') {
           run = [];
           this.clearSynced();
+          if (page.more) for (const sql of DROP_LIST_INDEXES) this.db.run(sql); // rebuilt at the end
         } else if (op.op === 'put') {
           run.push(op);
         } else {
@@ -516,6 +517,7 @@ export class SyncEngine {
       this.setMeta('cookie', page.cookie);
       this.setMeta('progress', page.more ? JSON.stringify(page.progress) : null);
       if (!page.more) {
+        for (const sql of LIST_INDEXES) this.db.run(sql); // after a first sync: built now, in one go
         this.setMeta('lastSyncAt', this.now());
         this.setMeta('lastError', null);
       }
