@@ -74,9 +74,10 @@ export const MIGRATIONS: string[][] = [
     CUSTOMER_FTS,
     `CREATE TABLE fts_todo (k INTEGER PRIMARY KEY)`,
     `INSERT INTO fts_todo (k) SELECT k FROM synced WHERE entity = 'customer'`,
-    // Every customer row written goes on the list, whoever writes it. (Not INSERT OR IGNORE: the
-    // conflict clause of the statement firing a trigger can take precedence over the trigger's own.) (Deletes remove the row's
-    // index entry explicitly: a trigger would turn clearing the store into 60,000 deletes.)
+    // Every customer row written goes on the list, whoever writes it. Not INSERT OR IGNORE: the
+    // conflict clause of the statement firing a trigger can take precedence over the trigger's own.
+    // No delete trigger: deletes remove the row's index entry explicitly, since a trigger would turn
+    // clearing the store into 60,000 deletes.
     `CREATE TRIGGER synced_search_insert AFTER INSERT ON synced WHEN NEW.entity = 'customer'
        BEGIN INSERT INTO fts_todo (k) SELECT NEW.k WHERE NOT EXISTS (SELECT 1 FROM fts_todo WHERE k = NEW.k); END`,
     `CREATE TRIGGER synced_search_update AFTER UPDATE OF value ON synced WHEN NEW.entity = 'customer'

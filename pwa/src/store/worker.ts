@@ -83,7 +83,7 @@ let indexing = false;
 /** Catch the search index up after a sync, a chunk per transaction, yielding to the UI's requests
  * in between (search is exact meanwhile: it scans what is not indexed yet). */
 async function indexSearch(): Promise<void> {
-  if (indexing || !engine || !Number(db?.get<{ n: number }>('SELECT count(*) AS n FROM fts_todo')?.n)) return;
+  if (indexing || !engine?.searchBacklog()) return;
   indexing = true;
   try {
     while (engine && engine.indexSearch(2000) > 0) await new Promise((r) => setTimeout(r, 0));
@@ -157,14 +157,15 @@ const handlers: Record<string, (...args: never[]) => unknown> = {
     await (session as Session).logout();
     if (wipe) {
       (db as Db).tx(() => {
-        for (const t of ['synced', 'overlay', 'outbox', 'customer_fts', 'fts_todo']) (db as Db).run(`DELETE FROM ${t}`);
+        (engine as SyncEngine).clearSynced();
+        for (const t of ['overlay', 'outbox']) (db as Db).run(`DELETE FROM ${t}`);
       });
     }
     notify();
   },
   customers: (q: string, limit: number) => (engine as SyncEngine).customers(q, limit),
   customerCount: () => (engine as SyncEngine).customerCount(),
-  searchBacklog: () => Number((db as Db).get<{ n: number }>('SELECT count(*) AS n FROM fts_todo')?.n ?? 0),
+  searchBacklog: () => (engine as SyncEngine).searchBacklog(),
   customer: (id: string) => (engine as SyncEngine).view('customer', id, true) ?? null,
   contacts: (customerId: string) => (engine as SyncEngine).contacts(customerId),
   contact: (id: string) => (engine as SyncEngine).view('contact', id, true) ?? null,

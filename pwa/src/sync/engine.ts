@@ -223,8 +223,7 @@ export class SyncEngine {
     const needle = asciiLower(q);
     const keep = (v: Value) => asciiLower(searchText(v)).includes(needle);
     const scan = `instr(lower(${searchTextSql('synced')}), ?) > 0`;
-    const backlog = Number(this.db.get<{ n: number }>('SELECT count(*) AS n FROM fts_todo')?.n ?? 0);
-    if (backlog <= COMMON) {
+    if (this.searchBacklog() <= COMMON) {
       // The trigram index answers LIKE for three characters or more (shorter ones scan its text).
       // LIKE is not exact - '%' and '_' typed by the user are wildcards, and an ESCAPE clause would
       // stop the index being used - so instr() checks each hit. Rows on the to-do list are scanned.
@@ -242,6 +241,11 @@ export class SyncEngine {
     // A common word (or the index still catching up after a first sync): walking the list in order
     // and checking each row finds a page of matches long before it reaches the end.
     return this.list('customer', scan, [needle], keep, limit);
+  }
+
+  /** Customers whose search text is not in the index yet (search scans them meanwhile). */
+  searchBacklog(): number {
+    return Number(this.db.get<{ n: number }>('SELECT count(*) AS n FROM fts_todo')?.n ?? 0);
   }
 
   customerCount(): number {
@@ -408,7 +412,7 @@ export class SyncEngine {
   }
 
   /** Forget every synced row and its search entries (the index is recreated: faster than deleting). */
-  private clearSynced(): void {
+  clearSynced(): void {
     this.db.run('DELETE FROM synced');
     this.db.run('DELETE FROM fts_todo');
     this.db.run('DROP TABLE customer_fts');
@@ -430,7 +434,7 @@ export class SyncEngine {
         [upTo],
       );
       this.db.run('DELETE FROM fts_todo WHERE k <= ?', [upTo]);
-      return last === undefined ? 0 : Number(this.db.get<{ n: number }>('SELECT count(*) AS n FROM fts_todo')?.n ?? 0);
+      return last === undefined ? 0 : this.searchBacklog();
     });
   }
 
