@@ -6,6 +6,7 @@ import asyncio
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Litestar, Request, Response, get
 from litestar.channels import ChannelsPlugin
@@ -16,7 +17,9 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.params import FromPath
 from litestar.plugins.pydantic import PydanticPlugin
+from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
@@ -27,8 +30,11 @@ from backend.auth.services import AuthService
 from backend.auth.tokens import Tokens
 from backend.db.engine import Database
 from backend.deps import CurrentActor, Services, Svc, current_actor, services
+from backend.domain.assets import services as asset_services
+from backend.domain.assets.controllers import AssetController, LabelBatchController, LocationController
 from backend.domain.customers.controllers import ContactController, CustomerController
 from backend.domain.org.services import tree
+from backend.domain.stocktake.controllers import StocktakeController
 from backend.errors import DomainError, ValidationFailed
 from backend.settings import Settings
 from backend.sync.controllers import SyncController
@@ -156,6 +162,13 @@ async def org_units(actor: CurrentActor, services: Svc) -> list[dict[str, Any]]:
         return await tree(s, None if actor.has("admin") else actor.org_path)
 
 
+@get("/t/{tag:str}", exclude_from_auth=True, include_in_schema=False)
+async def label_link(tag: FromPath[str]) -> Redirect:
+    """Where an asset label's QR code leads (a plain phone camera opens it): the app's asset page, which
+    asks for a login when needed. The tag is checked by the app (offline too), not here."""
+    return Redirect(f"/#/t/{quote(tag.strip()[:40], safe='')}", status_code=302)
+
+
 def _declare_common_responses(*handlers: Any) -> None:
     for h in handlers:
         items = (
@@ -175,6 +188,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         busy_timeout_ms=settings.db.sqlite_busy_timeout_ms,
     )
     load_all()
+    asset_services.configure(settings.assets)
     if settings.redis.url:
         from litestar.channels.backends.redis import RedisChannelsPubSubBackend
         from redis.asyncio import Redis
@@ -216,9 +230,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         AuthController,
         CustomerController,
         ContactController,
+        AssetController,
+        LabelBatchController,
+        LocationController,
+        StocktakeController,
         SyncController,
         health,
         org_units,
+        label_link,
     ]
     _declare_common_responses(*route_handlers)
     static_dir = settings.app.pwa_dir

@@ -1,4 +1,4 @@
-"""The ``outpost`` command: serve, db upgrade, demo, user."""
+"""The ``outpost`` command: serve, db upgrade, demo, user, labels."""
 
 from __future__ import annotations
 
@@ -124,6 +124,52 @@ def cmd_user(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_labels(settings: Settings, args: argparse.Namespace) -> int:
+    """Print labels to a PDF file or a folder of PNG pages, and record the print batch."""
+    from pathlib import Path
+
+    from backend.db.engine import Database
+    from backend.domain.assets import services as assets
+    from backend.errors import DomainError
+
+    assets.configure(settings.assets)
+    db = Database(settings.database_url, busy_timeout_ms=settings.db.sqlite_busy_timeout_ms)
+    out = Path(args.out)
+    if args.format == "pdf" and out.is_dir():
+        print(f"error: {out} is a folder; for --format pdf give a file name", file=sys.stderr)
+        return 2
+    if args.format == "png" and out.exists() and not out.is_dir():
+        print(f"error: {out} is a file; for --format png give a folder", file=sys.stderr)
+        return 2
+    tags = None if args.all else [t.strip() for t in args.tags.split(",") if t.strip()]
+
+    async def run() -> tuple[list[Any], dict[str, Any]]:
+        try:
+            async with db.write() as s:
+                found = await assets.assets_for_labels(s, None, tags)
+                if not found:
+                    raise assets.ValidationFailed("There are no assets to label.", code="no-labels")
+                items = await assets.label_items(s, settings.app.public_url, found)
+                written = await asyncio.to_thread(
+                    assets.write_labels, items, args.layout, args.format, out, settings.assets.label_font
+                )
+                batch = await assets.record_label_batch(
+                    s, None, found, source="cli", layout=args.layout, fmt=args.format
+                )
+                return written, batch
+        finally:
+            await db.dispose()
+
+    try:
+        written, batch = asyncio.run(run())
+    except DomainError as e:
+        print(f"error: {e.detail}", file=sys.stderr)
+        return 2
+    where = written[0] if args.format == "pdf" else f"{out} ({len(written)} pages)"
+    print(f"{batch['count']} labels ({batch['reprints']} reprints) written to {where}; batch {batch['id']}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="outpost", description="Outpost: offline-first field app server.")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -155,6 +201,14 @@ def parser() -> argparse.ArgumentParser:
     move.add_argument("--role", action="append")
     usub.add_parser("list", help="list users")
     user.set_defaults(fn=cmd_user)
+    labels = sub.add_parser("labels", help="print asset labels (PDF file or PNG pages); the batch is recorded")
+    which = labels.add_mutually_exclusive_group(required=True)
+    which.add_argument("--all", action="store_true", help="every asset of the book")
+    which.add_argument("--tags", metavar="T1,T2,…", help="these tags, comma-separated")
+    labels.add_argument("--layout", choices=["a4", "50x30"], default="a4", help="A4 sheet of 3 x 8, or 50 x 30 mm")
+    labels.add_argument("--format", choices=["pdf", "png"], default="pdf")
+    labels.add_argument("--out", required=True, metavar="PATH", help="a file for PDF, a folder for PNG")
+    labels.set_defaults(fn=cmd_labels)
     return p
 
 

@@ -1,4 +1,5 @@
-"""Demo data: an org tree, one user per role, ~300 customers with contacts. Idempotent."""
+"""Demo data: an org tree, one user per role, ~300 customers with contacts, ~2,000 tagged assets in
+their locations and one open stocktake campaign. Idempotent."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import random
 import secrets
 import uuid
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
@@ -37,6 +39,8 @@ USERS = [  # username, display name, roles, org code
     ("rep1", "李经理 Rep Li", ["rep"], "GZ-TH"),
     ("rep2", "张经理 Rep Zhang", ["rep"], "GZ-YX"),
     ("stocktaker", "陈盘点 Stocktaker Chen", ["stocktaker"], "GZ"),
+    ("stocktaker2", "周盘点 Stocktaker Zhou", ["stocktaker"], "GZ"),
+    ("assetadmin", "黄资产 Asset Admin Huang", ["asset_admin"], "GZ"),
     ("care", "刘服务 Care Liu", ["care"], "GZ-TH"),
     ("auditor", "赵审计 Auditor Zhao", ["auditor"], "GZ"),
 ]
@@ -73,7 +77,15 @@ def banner(url: str, password: str) -> str:
     return f"\n  Outpost is running at {url}\n  Demo logins: {users}\n  Password for every demo login: {password}\n"
 
 
-async def load(db: Database, auth: AuthService, password: str, *, customers_count: int = 300, seed: int = 7) -> bool:
+async def load(
+    db: Database,
+    auth: AuthService,
+    password: str,
+    *,
+    customers_count: int = 300,
+    assets_count: int = 2000,
+    seed: int = 7,
+) -> bool:
     """Load the demo data. Returns False when it was already there."""
     async with db.read() as s:
         if (await s.execute(select(User).where(User.username == "admin"))).scalar_one_or_none():
@@ -152,4 +164,72 @@ async def load(db: Database, auth: AuthService, password: str, *, customers_coun
                         phone=f"139{rng.randint(10000000, 99999999)}",
                     ),
                 )
+    await _assets(db, actor, users, units, rng, assets_count)
     return True
+
+
+_SITES = ["营业厅 Service hall", "机房 Equipment room", "办公室 Office", "仓库 Store room", "会议室 Meeting room"]
+#: Category code (hierarchical: 2 digits per level), name, model choices, value range in yuan.
+_CATEGORIES = [
+    ("0101", "基站设备 Base station unit", ["BBU5900", "RRU3959"], (20_000, 180_000)),
+    ("0102", "传输设备 Transmission unit", ["OptiX OSN 1800", "ZXCTN 6120"], (15_000, 90_000)),
+    ("0201", "服务器 Server", ["PowerEdge R750", "RH2288H V5"], (25_000, 120_000)),
+    ("0202", "笔记本电脑 Laptop", ["ThinkPad T14", "MateBook 14"], (5_000, 12_000)),
+    ("0203", "打印机 Printer", ["LaserJet M406", "Canon LBP623"], (1_500, 6_000)),
+    ("0301", "办公桌 Desk", ["1.4 m", "1.6 m"], (800, 3_000)),
+    ("0302", "空调 Air conditioner", ["KFR-72LW", "KFR-35GW"], (3_000, 15_000)),
+]
+
+
+async def _assets(
+    db: Database, actor: Actor, users: dict[str, User], units: dict[str, OrgUnit], rng: random.Random, count: int
+) -> None:
+    """Locations in each district, ``count`` tagged assets spread over them, and one open stocktake of
+    Tianhe counted by both demo stocktakers."""
+    from decimal import Decimal
+
+    from backend.domain.assets import services as assets
+    from backend.domain.stocktake import services as stocktake
+
+    districts = ["GZ-TH", "GZ-YX", "SZ-NS", "SZ-FT"]
+    custodians = [users[u].id for u in ("rep1", "rep2", "manager", "care", "assetadmin")]
+    async with write_tx(db, actor, "demo") as tx:
+        locations: dict[str, list[str]] = {}
+        for code in districts:
+            name = units[code].name.split(" ")[0]
+            for site in _SITES:
+                loc = await assets.create_location(tx, f"{name}{site}", units[code].id)
+                locations.setdefault(code, []).append(loc.id)
+        tags = await assets.next_tags(tx.session, count)
+        for i, tag in enumerate(tags):
+            unit = districts[i % len(districts)]
+            category, kind, models, (low, high) = rng.choice(_CATEGORIES)
+            original = Decimal(rng.randint(low, high))
+            await assets.create_asset(
+                tx,
+                {
+                    "tag": tag,
+                    "name": kind,
+                    "category_code": category,
+                    "model": rng.choice(models),
+                    "serial": f"SN{rng.randint(10**9, 10**10 - 1)}",
+                    "location_id": rng.choice(locations[unit]),
+                    "custodian_id": rng.choice(custodians),
+                    "org_unit_id": units[unit].id,
+                    "status": rng.choice(["in_use"] * 8 + ["idle", "under_repair"]),
+                    "lifecycle": rng.choice(["fixed"] * 8 + ["provisional", "construction"]),
+                    "acquired_on": date(2018 + rng.randint(0, 7), rng.randint(1, 12), rng.randint(1, 28)),
+                    "original_value": original,
+                    "net_value": (original * Decimal(rng.randint(20, 95)) / 100).quantize(Decimal("0.01")),
+                },
+                tag_is_free=True,  # the next free tags, taken above
+            )
+    async with write_tx(db, actor, "demo") as tx:
+        await stocktake.create_stocktake(
+            tx,
+            name="2026年第四季度天河盘点 Q4 2026 Tianhe stocktake",
+            org_unit_id=units["GZ-TH"].id,
+            location_ids=[],
+            assignee_ids=[users["stocktaker"].id, users["stocktaker2"].id],
+            start=True,
+        )

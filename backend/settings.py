@@ -73,6 +73,17 @@ class SyncSettings(BaseSettings):
     poll_seconds: float = Field(15.0, description="SSE keep-alive interval.")
 
 
+class AssetSettings(BaseSettings):
+    """Asset tags, location labels and label printing."""
+
+    model_config = SettingsConfigDict(env_prefix="OUTPOST_ASSETS_", extra="ignore")
+
+    tag_prefix: str = Field("AS", description="Prefix of asset tags (letters and digits).")
+    tag_digits: int = Field(8, description="Width of the zero-padded number in a tag.")
+    location_prefix: str = Field("LC", description="Prefix of location label codes (must differ from tag_prefix).")
+    label_font: str = Field("", description="Font file for label text (needs CJK glyphs); empty: found on the system.")
+
+
 class RedisSettings(BaseSettings):
     """Redis fans pokes out across several app processes; empty means in-memory (one process)."""
 
@@ -92,6 +103,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
+    assets: AssetSettings = Field(default_factory=AssetSettings)
 
     @model_validator(mode="after")
     def _secrets(self) -> Settings:

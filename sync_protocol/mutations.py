@@ -7,13 +7,13 @@ absent fields are untouched and ``null`` clears.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
 from .base import StrictWireModel
-from .entities import CustomerKind, CustomerStatus, Tier
+from .entities import Condition, CustomerKind, CustomerStatus, Tier
 
 Uuid = Annotated[
     str,
@@ -70,11 +70,52 @@ class ContactUpdate(StrictWireModel):
     birthday: date | None = None
 
 
+ScannedCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class StocktakeScan(StrictWireModel):
+    """One scan of an asset label during a stocktake (an append-only fact). ``tag`` is the tag the
+    phone read (already checked there); ``location_id`` the location label scanned before it."""
+
+    id: Uuid
+    stocktake_id: Uuid
+    tag: ScannedCode
+    location_id: Uuid | None = None
+    scanned_at: datetime
+    condition: Condition = "ok"
+    note: Text | None = None
+    photo: Sha256 | None = None
+
+
+class StocktakeUndo(StrictWireModel):
+    """Take back one's own scan (undo the last scan)."""
+
+    id: Uuid
+
+
+class StocktakeFinish(StrictWireModel):
+    """This stocktaker's part is done (sent after their scans)."""
+
+    stocktake_id: Uuid
+
+
+class StocktakeClose(StrictWireModel):
+    """Close a campaign (manager). Before every stocktaker has finished, only with a reason."""
+
+    stocktake_id: Uuid
+    reason: Text | None = None
+
+
 MUTATIONS: dict[str, type[StrictWireModel]] = {
     "customer.create": CustomerCreate,
     "customer.update": CustomerUpdate,
     "contact.create": ContactCreate,
     "contact.update": ContactUpdate,
+    "stocktake.scan": StocktakeScan,
+    "stocktake.undo": StocktakeUndo,
+    "stocktake.finish": StocktakeFinish,
+    "stocktake.close": StocktakeClose,
 }
 
 #: Fields an update may not set to null (they are required on the row).
@@ -93,4 +134,11 @@ REJECTION_CODES: dict[str, str] = {
     "already-exists": "A {entity} with this id already exists.",
     "invalid-phone": "{phone} is not a valid phone number.",
     "invalid-value": "{detail}",
+    "invalid-tag": "{tag} is not a valid asset tag ({reason}).",
+    "not-assigned": "You are not a stocktaker of this stocktake.",
+    "stocktake-not-open": "The stocktake has not started yet.",
+    "stocktake-closed": "The stocktake is closed.",
+    "unknown-location": "The location is not part of this stocktake.",
+    "not-your-scan": "Only the stocktaker who scanned it can undo a scan.",
+    "stocktakers-unfinished": "{count} stocktakers have not finished; give a reason to close anyway.",
 }

@@ -76,9 +76,10 @@ async def http(app: Any) -> AsyncIterator[Any]:
 
 @pytest.fixture
 async def demo(app: Any, http: Any) -> dict[str, Any]:
-    """Demo org and users, 30 customers (rep1: even ones, rep2: odd ones, guests for care)."""
+    """Demo org and users, 30 customers (rep1: even ones, rep2: odd ones, guests for care), 60 assets
+    in 20 locations and an open stocktake of GZ-TH (stocktaker, stocktaker2)."""
     services = app.state.services
-    await load(services.db, services.auth, DEMO_PASSWORD, customers_count=30)
+    await load(services.db, services.auth, DEMO_PASSWORD, customers_count=30, assets_count=60)
     return {"password": DEMO_PASSWORD}
 
 

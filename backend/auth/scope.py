@@ -10,12 +10,22 @@ Every read, write and sync pull asks this module. A scope is a union of rules, o
 | auditor    | their org subtree           | none                           |
 | care       | guests of their own unit    | those                          |
 | stocktaker | none                        | none                           |
+
+Assets and stocktakes have a scope of their own (``AssetScope``): admins see all; managers, asset
+admins, finance and auditors their org subtree; everyone the assets they are custodian of; a
+stocktaker the campaigns they are assigned to (with their frozen expected lists and scans). Asset
+admins (and admins) write assets and run campaigns in their subtree.
+
+The change log records each row change's audience as (user, org path) pairs; ``Actor.log_clause``
+is the union of what the actor's scopes listen to, and every pulled row is checked again by its view.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, true
 
@@ -86,6 +96,41 @@ class CustomerScope:
 
 NOTHING = CustomerScope()
 
+#: Roles that read the assets (and campaigns) of their org subtree.
+ASSET_READERS = frozenset({"manager", "asset_admin", "finance", "auditor"})
+#: Roles that write assets and run campaigns in their org subtree.
+ASSET_WRITERS = frozenset({"asset_admin"})
+
+
+@dataclass(frozen=True)
+class AssetScope:
+    everything: bool = False
+    subtrees: frozenset[str] = frozenset()
+    #: This user's id: the assets they are custodian of, and the campaigns they count.
+    user_id: str | None = None
+
+    def sees_path(self, org_path: str) -> bool:
+        return self.everything or any(org_path.startswith(p) for p in self.subtrees)
+
+    def path_clause(self, path_column: Any) -> ColumnElement[bool]:
+        if self.everything:
+            return true()
+        parts = [path_column.startswith(p, autoescape=True) for p in sorted(self.subtrees)]
+        return or_(*parts) if parts else false()
+
+    def log_clause(self) -> ColumnElement[bool]:
+        if self.everything:
+            return true()
+        parts: list[ColumnElement[bool]] = []
+        if self.user_id:
+            parts += [ChangeLog.old_user == self.user_id, ChangeLog.new_user == self.user_id]
+        for p in sorted(self.subtrees):
+            parts += [
+                ChangeLog.old_path.startswith(p, autoescape=True),
+                ChangeLog.new_path.startswith(p, autoescape=True),
+            ]
+        return or_(*parts) if parts else false()
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -110,6 +155,34 @@ class Actor:
     @cached_property
     def write_scope(self) -> CustomerScope:
         return _scope(self, write=True)
+
+    @cached_property
+    def asset_scope(self) -> AssetScope:
+        if self.has("admin"):
+            return AssetScope(everything=True, user_id=self.user_id)
+        subtrees = frozenset({self.org_path}) if self.roles & ASSET_READERS else frozenset()
+        return AssetScope(subtrees=subtrees, user_id=self.user_id)
+
+    @cached_property
+    def asset_write_scope(self) -> AssetScope:
+        if self.has("admin"):
+            return AssetScope(everything=True)
+        return AssetScope(subtrees=frozenset({self.org_path}) if self.roles & ASSET_WRITERS else frozenset())
+
+    def log_clause(self) -> ColumnElement[bool]:
+        """Change-log entries that may concern this actor, whatever the entity (a superset)."""
+        return or_(self.read_scope.log_clause(), self.asset_scope.log_clause())
+
+    def hears(self, users: Iterable[str], paths: Iterable[str]) -> bool:
+        """Whether a change with this audience may concern this actor (for pokes; a superset)."""
+        scope, assets = self.read_scope, self.asset_scope
+        if scope.everything or assets.everything:
+            return True
+        users, paths = set(users), set(paths)
+        if self.user_id in users or users & scope.assigned_to:
+            return True
+        subtrees = scope.subtrees | assets.subtrees
+        return any(p.startswith(t) for p in paths for t in subtrees) or bool(paths & scope.guest_units)
 
     def sees_org(self, org_path: str) -> bool:
         """Org units this actor may act on (managers: their subtree; admins: all)."""

@@ -35,7 +35,14 @@ AUDIT_LOG: Table = AuditEntry.__table__  # type: ignore[assignment]
 PokeFn = Callable[[int, set[str], set[str]], Any]
 
 #: Tables in foreign-key order: queued inserts are written parents first.
-_TABLE_ORDER = {t: i for i, t in enumerate(Base.metadata.sorted_tables)}
+_TABLE_ORDER: dict[Table, int] = {}
+
+
+def _table_order(table: Table) -> int:
+    if table not in _TABLE_ORDER:  # a context's models imported after this module: order them all again
+        _TABLE_ORDER.clear()
+        _TABLE_ORDER.update({t: i for i, t in enumerate(Base.metadata.sorted_tables)})
+    return _TABLE_ORDER[table]
 
 
 @functools.cache
@@ -167,7 +174,7 @@ class WriteTx:
         table for updates, writing in every row the columns that any of them changed."""
         new, dirty, columns = self._new, self._dirty, self._dirty_columns
         self._new, self._dirty, self._dirty_columns = {}, {}, {}
-        for table in sorted(new, key=_TABLE_ORDER.__getitem__):
+        for table in sorted(new, key=_table_order):
             if new[table]:
                 await self.session.execute(insert(table), list(new[table].values()))
         for table, rows in dirty.items():

@@ -111,7 +111,6 @@ class SyncController(Controller):
 
 
 async def _pokes(services: Services, actor: Actor) -> AsyncIterator[SSEData]:
-    scope = actor.read_scope
     keepalive = services.settings.sync.poll_seconds
     yield {"event": "hello", "data": json.dumps({"userId": actor.user_id})}
     async with services.channels.start_subscription(["pokes"]) as subscriber:
@@ -126,12 +125,7 @@ async def _pokes(services: Services, actor: Actor) -> AsyncIterator[SSEData]:
                 return
             msg = json.loads(raw)
             users, paths = msg.get("users", []), msg.get("paths", [])
-            if (
-                scope.everything
-                or any(u in scope.assigned_to for u in users)
-                or any(p.startswith(t) for p in paths for t in scope.subtrees)
-                or any(p in scope.guest_units for p in paths)
-            ):
+            if actor.hears(users, paths):
                 yield {"event": "poke", "data": json.dumps({"version": msg.get("v")})}
 
 

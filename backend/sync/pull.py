@@ -33,7 +33,16 @@ from backend.sync.push import check_client
 from backend.sync.registry import VIEWS
 from sync_protocol.envelopes import PullRequest
 
-ENTITY_ORDER = ("customer", "contact", "conflict")
+ENTITY_ORDER = (
+    "customer",
+    "contact",
+    "conflict",
+    "location",
+    "asset",
+    "stocktake",
+    "stocktake_item",
+    "stocktake_scan",
+)
 
 
 class ResetRequired(Conflict):
@@ -126,13 +135,12 @@ async def _rejections(s: AsyncSession, client_id: str, after: int, upto: int) ->
 async def _full(
     s: AsyncSession, actor: Actor, client_id: str, state: dict[str, Any] | None, version: int, page_size: int
 ) -> dict[str, Any]:
-    scope = actor.read_scope
     patch: list[dict[str, Any]] = []
     if state is None:
         total = 0
         for name in ENTITY_ORDER:
             view = VIEWS[name]
-            total += (await s.execute(select(func.count()).select_from(view.select(scope).subquery()))).scalar_one()
+            total += (await s.execute(select(func.count()).select_from(view.select(actor).subquery()))).scalar_one()
         state = {
             "m": "full",
             "v": version,
@@ -148,7 +156,7 @@ async def _full(
     room = page_size
     while ent < len(ENTITY_ORDER) and room > 0:
         view = VIEWS[ENTITY_ORDER[ent]]
-        q = view.select(scope).where(view.id_column > after).order_by(view.id_column).limit(room)
+        q = view.select(actor).where(view.id_column > after).order_by(view.id_column).limit(room)
         rows = (await s.execute(q)).all()
         patch.extend({"op": "put", "entity": view.name, "id": r.id, "value": view.value(r)} for r in rows)
         done += len(rows)
@@ -178,7 +186,6 @@ async def _full(
 async def _incremental(
     s: AsyncSession, actor: Actor, client_id: str, state: dict[str, Any], version: int, page_size: int
 ) -> dict[str, Any]:
-    scope = actor.read_scope
     start = state["v"]
     target = state.get("to", version)
     lm = state.get("lm")
@@ -195,7 +202,7 @@ async def _incremental(
         .where(
             after,
             ChangeLog.version <= target,
-            scope.log_clause(),
+            actor.log_clause(),
         )
         .order_by(ChangeLog.version, ChangeLog.seq)
         .limit(page_size)
@@ -212,7 +219,7 @@ async def _incremental(
         view = VIEWS[name]
         found: dict[str, Any] = {}
         for i in range(0, len(ids), 500):
-            for row in (await s.execute(view.select(scope).where(view.id_column.in_(ids[i : i + 500])))).all():
+            for row in (await s.execute(view.select(actor).where(view.id_column.in_(ids[i : i + 500])))).all():
                 found[row.id] = row
         for eid in ids:
             hit = found.get(eid)

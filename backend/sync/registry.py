@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Select
 
-from backend.auth.scope import Actor, CustomerScope
+from backend.auth.scope import Actor
 from sync_protocol.base import StrictWireModel
 
 MutatorFn = Callable[[Any, Any], Awaitable[Any]]
@@ -24,10 +24,10 @@ class MutatorSpec:
 
 @dataclass(frozen=True)
 class EntityView:
-    """How one entity is pulled: the rows a scope sees (keyed by ``id``) and their wire shape."""
+    """How one entity is pulled: the rows an actor sees (keyed by ``id``) and their wire shape."""
 
     name: str
-    select: Callable[[CustomerScope], Select]
+    select: Callable[[Actor], Select]
     id_column: Any
     value: Callable[[Any], dict[str, Any]]
 
@@ -54,8 +54,6 @@ def register_view(view: EntityView) -> None:
 
 def load_all() -> None:
     """Import every context's mutators (they register themselves)."""
+    from backend.domain.assets import mutators as asset_mutators  # noqa: F401
     from backend.domain.customers import mutators  # noqa: F401
-
-
-def actor_scope(actor: Actor) -> CustomerScope:
-    return actor.read_scope
+    from backend.domain.stocktake import mutators as stocktake_mutators  # noqa: F401

@@ -87,6 +87,29 @@ export interface PushResponse {
 }
 
 /**
+ * An asset of the book. Money is a decimal string (two places).
+ */
+export interface EntityAsset {
+  acquiredOn: string | null;
+  categoryCode: string;
+  createdAt: string;
+  custodianId: string | null;
+  id: string;
+  lifecycle: "construction" | "provisional" | "fixed";
+  locationId: string | null;
+  model: string | null;
+  name: string;
+  netValue: string | null;
+  orgUnitId: string;
+  originalValue: string | null;
+  serial: string | null;
+  status: "in_use" | "idle" | "under_repair" | "in_transfer" | "disposed" | "lost";
+  tag: string;
+  updatedAt: string;
+  version: number;
+}
+
+/**
  * Two edits of the same field: the later by HLC won (``kept``), the other is kept here.
  */
 export interface EntityConflict {
@@ -130,6 +153,92 @@ export interface EntityCustomer {
   tags: string[];
   tier: ("A" | "B" | "C") | null;
   updatedAt: string;
+  version: number;
+}
+
+/**
+ * A place assets stand in, with its own label (``code``).
+ */
+export interface EntityLocation {
+  code: string;
+  id: string;
+  name: string;
+  orgUnitId: string;
+  version: number;
+}
+
+/**
+ * A stocktake campaign with its frozen locations, its stocktakers and the label formats.
+ */
+export interface EntityStocktake {
+  assignees: StocktakeAssigneeValue[];
+  closeReason: string | null;
+  closedAt: string | null;
+  codes: StocktakeCodes;
+  id: string;
+  locations: StocktakeLocation[];
+  name: string;
+  orgUnitId: string;
+  startedAt: string | null;
+  state: "draft" | "open" | "closed";
+  version: number;
+}
+export interface StocktakeAssigneeValue {
+  finishedAt: string | null;
+  name: string;
+  userId: string;
+}
+/**
+ * How this installation's labels look, so a phone checks reads offline.
+ */
+export interface StocktakeCodes {
+  asset: TagFormatValue;
+  location: TagFormatValue;
+}
+export interface TagFormatValue {
+  digits: number;
+  prefix: string;
+}
+export interface StocktakeLocation {
+  code: string;
+  id: string;
+  name: string;
+}
+
+/**
+ * A line of a campaign's expected list, frozen when it started.
+ */
+export interface EntityStocktakeItem {
+  assetId: string;
+  categoryCode: string;
+  id: string;
+  locationId: string | null;
+  model: string | null;
+  name: string;
+  serial: string | null;
+  status: "in_use" | "idle" | "under_repair" | "in_transfer" | "disposed" | "lost";
+  stocktakeId: string;
+  tag: string;
+  version: number;
+}
+
+/**
+ * A scan as the server recorded it; ``asset_id`` null when the tag is not in the book.
+ */
+export interface EntityStocktakeScan {
+  assetId: string | null;
+  condition: "ok" | "damaged" | "worn" | "missing_parts" | "other";
+  deviceId: string | null;
+  id: string;
+  late: boolean;
+  locationId: string | null;
+  note: string | null;
+  photo: string | null;
+  scannedAt: string;
+  scannedBy: string;
+  stocktakeId: string;
+  tag: string;
+  undone: boolean;
   version: number;
 }
 
@@ -177,11 +286,53 @@ export interface MutationCustomerUpdate {
   tier?: ("A" | "B" | "C") | null;
 }
 
+/**
+ * Close a campaign (manager). Before every stocktaker has finished, only with a reason.
+ */
+export interface MutationStocktakeClose {
+  reason?: string | null;
+  stocktakeId: string;
+}
+
+/**
+ * This stocktaker's part is done (sent after their scans).
+ */
+export interface MutationStocktakeFinish {
+  stocktakeId: string;
+}
+
+/**
+ * One scan of an asset label during a stocktake (an append-only fact). ``tag`` is the tag the
+ * phone read (already checked there); ``location_id`` the location label scanned before it.
+ */
+export interface MutationStocktakeScan {
+  condition?: "ok" | "damaged" | "worn" | "missing_parts" | "other";
+  id: string;
+  locationId?: string | null;
+  note?: string | null;
+  photo?: string | null;
+  scannedAt: string;
+  stocktakeId: string;
+  tag: string;
+}
+
+/**
+ * Take back one's own scan (undo the last scan).
+ */
+export interface MutationStocktakeUndo {
+  id: string;
+}
+
 export const PROTOCOL = {
   "entities": [
+    "asset",
     "conflict",
     "contact",
-    "customer"
+    "customer",
+    "location",
+    "stocktake",
+    "stocktake_item",
+    "stocktake_scan"
   ],
   "maxMutationsPerPush": 1000,
   "minSchemaVersion": 1,
@@ -189,7 +340,11 @@ export const PROTOCOL = {
     "contact.create",
     "contact.update",
     "customer.create",
-    "customer.update"
+    "customer.update",
+    "stocktake.close",
+    "stocktake.finish",
+    "stocktake.scan",
+    "stocktake.undo"
   ],
   "protocolVersion": 1,
   "refusals": {

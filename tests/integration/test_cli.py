@@ -296,3 +296,49 @@ def test_docker_compose_refuses_without_its_secrets(missing):
     result = _compose("config", "-q", env=secrets)
     assert result.returncode != 0
     assert f"set {missing}" in result.stderr
+
+
+# ------------------------------------------------------------------------------------------ labels
+
+
+def test_labels_to_pdf_and_png_are_decodable_and_recorded_as_batches(demo_site, tmp_path):
+    import pypdfium2
+    import zxingcpp
+    from PIL import Image
+
+    site = demo_site.site
+    tags = [r[0] for r in site.query("SELECT tag FROM asset ORDER BY tag LIMIT 5")]
+    pdf = tmp_path / "labels.pdf"
+    out = ok(site.run("labels", "--tags", ",".join(t.lower() for t in tags[:4]), "--out", str(pdf)))
+    assert "4 labels (0 reprints)" in out
+    read = [
+        r.text
+        for page in pypdfium2.PdfDocument(pdf)
+        for r in zxingcpp.read_barcodes(page.render(scale=300 / 72).to_pil())
+    ]
+    assert sorted(u.rsplit("/t/", 1)[1] for u in read) == tags[:4]
+    folder = tmp_path / "png"
+    out = ok(
+        site.run(
+            "labels", "--tags", f"{tags[3]},{tags[4]}", "--layout", "50x30", "--format", "png", "--out", str(folder)
+        )
+    )
+    assert "2 labels (1 reprints)" in out
+    pages = sorted(folder.glob("*.png"))
+    assert len(pages) == 2 and Image.open(pages[0]).size == (591, 354)  # 50 x 30 mm at 300 dpi
+    batches = site.query("SELECT source, layout, format, count, reprints FROM label_batch ORDER BY created_at")
+    assert batches[-2:] == [("cli", "a4", "pdf", 4, 0), ("cli", "50x30", "png", 2, 1)]
+
+
+def test_bad_label_commands_exit_2_and_record_nothing(demo_site, tmp_path):
+    site = demo_site.site
+    before = site.query("SELECT count(*) FROM label_batch")
+    bad = site.run("labels", "--tags", "AS00000001A", "--out", str(tmp_path / "x.pdf"))
+    assert bad.returncode == 2 and "not a valid asset tag (check-failed)" in bad.stderr
+    unknown = site.run("labels", "--tags", "AS99999999" + "0", "--out", str(tmp_path / "x.pdf"))
+    assert unknown.returncode == 2 and "error:" in unknown.stderr
+    folder = site.run("labels", "--all", "--out", str(tmp_path))
+    assert folder.returncode == 2 and "is a folder" in folder.stderr
+    assert site.run("labels", "--out", str(tmp_path / "x.pdf")).returncode == 2  # --all or --tags
+    assert site.query("SELECT count(*) FROM label_batch") == before
+    assert not (tmp_path / "x.pdf").exists()

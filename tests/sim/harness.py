@@ -618,7 +618,7 @@ async def scoped_rows(s: Any, actor: Actor) -> dict[Key, Any]:
     """The server's data restricted to the actor's read scope, as a device should hold it."""
     out: dict[Key, Any] = {}
     for name, view in VIEWS.items():
-        for row in (await s.execute(view.select(actor.read_scope))).all():
+        for row in (await s.execute(view.select(actor))).all():
             out[(name, row.id)] = _norm(view.value(row))
     return out
 

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import insert, select, text
 
 from backend.auth.models import User
-from backend.auth.scope import CustomerScope
+from backend.auth.scope import Actor
 from backend.db.engine import Database
 from backend.domain.customers.models import Customer
 from backend.sync.registry import VIEWS
@@ -22,7 +22,7 @@ async def _plan(db_url, customer_ids, rep_id):
     db = Database(db_url)
     try:
         view = VIEWS["customer"]
-        q = view.select(CustomerScope(assigned_to=frozenset({rep_id}))).where(view.id_column.in_(customer_ids))
+        q = view.select(Actor(rep_id, "rep", frozenset({"rep"}), "", "/none/")).where(view.id_column.in_(customer_ids))
         sql = str(q.compile(db.engine.sync_engine, compile_kwargs={"literal_binds": True}))
         async with db.read() as s:
             return " / ".join(r[-1] for r in (await s.execute(text("EXPLAIN QUERY PLAN " + sql))).all())

@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.datastructures import UploadFile
+from litestar.params import FromPath, JSONBody, QueryParameter
+from sqlalchemy import select
+
+from backend.deps import CurrentActor, Svc
+from backend.domain.assets import services as svc
+from backend.domain.assets.models import LabelBatch, Location
+from backend.domain.assets.schemas import AssetCreate, AssetUpdate, LabelRequest, LocationCreate
+from backend.domain.org.models import OrgUnit
+from backend.errors import ValidationFailed
+from backend.sync.changes import write_tx
+
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+
+
+class AssetController(Controller):
+    path = "/api/assets"
+    tags = ["assets"]
+
+    @get("/")
+    async def list_assets(
+        self,
+        actor: CurrentActor,
+        services: Svc,
+        q: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+    ) -> dict[str, Any]:
+        async with services.db.read() as s:
+            items, total = await svc.list_assets(s, actor, q=q, limit=limit, offset=offset)
+        return {"items": items, "total": total}
+
+    @get("/{asset_id:str}")
+    async def get_asset(self, asset_id: FromPath[str], actor: CurrentActor, services: Svc) -> dict[str, Any]:
+        async with services.db.read() as s:
+            return svc.asset_value(await svc.get_asset(s, actor, asset_id=asset_id))
+
+    @get("/by-tag/{tag:str}")
+    async def by_tag(self, tag: FromPath[str], actor: CurrentActor, services: Svc) -> dict[str, Any]:
+        """The asset a label's tag names (what a phone camera opens from the QR's URL)."""
+        async with services.db.read() as s:
+            return svc.asset_value(await svc.get_asset(s, actor, tag=svc.valid_tag(tag)))
+
+    @get("/{asset_id:str}/history")
+    async def history(self, asset_id: FromPath[str], actor: CurrentActor, services: Svc) -> dict[str, Any]:
+        async with services.db.read() as s:
+            return await svc.asset_history(s, actor, asset_id)
+
+    @post("/", status_code=201)
+    async def create(self, data: JSONBody[AssetCreate], actor: CurrentActor, services: Svc) -> dict[str, Any]:
+        async with write_tx(services.db, actor, "api", services.poke) as tx:
+            row = await svc.create_asset(tx, data.model_dump())
+        return svc.asset_value(row)
+
+    @patch("/{asset_id:str}")
+    async def update(
+        self, asset_id: FromPath[str], data: JSONBody[AssetUpdate], actor: CurrentActor, services: Svc
+    ) -> dict[str, Any]:
+        changes = data.model_dump(exclude_unset=True)
+        reason = changes.pop("reason", None)
+        for name in ("name", "category_code", "status", "lifecycle", "org_unit_id"):
+            if name in changes and changes[name] is None:
+                raise ValidationFailed(f"{name} cannot be cleared.", code="invalid-value")
+        async with write_tx(services.db, actor, "api", services.poke) as tx:
+            row = await svc.update_asset(tx, asset_id, changes, reason)
+        return svc.asset_value(row)
+
+    @post("/import", status_code=200, request_max_body_size=MAX_IMPORT_BYTES + 64 * 1024)
+    async def import_book(self, request: Request, actor: CurrentActor, services: Svc) -> dict[str, Any]:
+        """Import an asset book (.csv or .xlsx, form field ``file``): all rows or none, with a
+        row-by-row error report."""
+        if not request.content_type[0].startswith("multipart/form-data"):
+            raise ValidationFailed("Send the file as multipart/form-data in the field 'file'.", code="no-file")
+        form = await request.form()
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ValidationFailed("Send the file as multipart/form-data in the field 'file'.", code="no-file")
+        content = await upload.read()
+        if len(content) > MAX_IMPORT_BYTES:
+            raise ValidationFailed("The file is larger than 20 MB; split it.", code="file-too-large")
+        async with write_tx(services.db, actor, "import", services.poke) as tx:
+            return await svc.import_assets(tx, upload.filename or "upload.csv", content)
+
+    @post("/labels", status_code=200)
+    async def labels(self, data: JSONBody[LabelRequest], actor: CurrentActor, services: Svc) -> Response[bytes]:
+        """A PDF of labels; the print batch (which tags, when, by whom, reprints) is recorded."""
+        if not data.all and not data.tags:
+            raise ValidationFailed("Give the tags to print, or all: true.", code="no-labels")
+        async with services.db.write() as s:
+            found = await svc.assets_for_labels(s, actor, None if data.all else data.tags)
+            pdf = await svc.render_labels(s, services.settings, found, layout=data.layout)
+            batch = await svc.record_label_batch(s, actor, found, source="app", layout=data.layout, fmt="pdf")
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'attachment; filename="labels-{batch["id"][:8]}.pdf"',
+                "X-Label-Batch": batch["id"],
+            },
+        )
+
+
+class LabelBatchController(Controller):
+    path = "/api/label-batches"
+    tags = ["assets"]
+
+    @get("/")
+    async def list_batches(self, actor: CurrentActor, services: Svc) -> list[dict[str, Any]]:
+        svc.require_asset_writer(actor, actor.org_path)
+        async with services.db.read() as s:
+            rows = (await s.execute(select(LabelBatch).order_by(LabelBatch.created_at.desc()).limit(200))).scalars()
+            return [
+                {
+                    "id": b.id,
+                    "createdAt": b.created_at.isoformat(),
+                    "createdBy": b.created_by,
+                    "source": b.source,
+                    "layout": b.layout,
+                    "format": b.format,
+                    "count": b.count,
+                    "reprints": b.reprints,
+                }
+                for b in rows
+            ]
+
+
+class LocationController(Controller):
+    path = "/api/locations"
+    tags = ["assets"]
+
+    @get("/")
+    async def list_locations(self, actor: CurrentActor, services: Svc) -> list[dict[str, Any]]:
+        async with services.db.read() as s:
+            q = (
+                select(Location)
+                .join(OrgUnit, OrgUnit.id == Location.org_unit_id)
+                .where(actor.asset_scope.path_clause(OrgUnit.path))
+                .order_by(Location.code)
+            )
+            return [svc.location_value(loc) for loc in (await s.execute(q)).scalars()]
+
+    @post("/", status_code=201)
+    async def create(self, data: JSONBody[LocationCreate], actor: CurrentActor, services: Svc) -> dict[str, Any]:
+        async with write_tx(services.db, actor, "api", services.poke) as tx:
+            row = await svc.create_location(tx, data.name, data.org_unit_id, data.code)
+        return svc.location_value(row)

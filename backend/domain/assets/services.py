@@ -1,0 +1,755 @@
+"""The asset book: reads, changes with movements, tags, import and label batches.
+
+Assets are written through ``WriteTx`` like customers: every change gets a version, a change-log
+entry with its audience (custodian, org path) and an audit entry (the asset's history).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, Table, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.models import User
+from backend.auth.scope import Actor
+from backend.db.base import new_id, utcnow
+from backend.domain.assets.models import (
+    ASSET_STATUSES,
+    LIFECYCLE_STAGES,
+    Asset,
+    AssetMovement,
+    LabelBatch,
+    LabelBatchItem,
+    Location,
+)
+from backend.domain.audit.models import AuditEntry
+from backend.domain.org.models import OrgUnit
+from backend.errors import NotFound, OutOfScope, PermissionDenied, ValidationFailed
+from backend.settings import AssetSettings
+from backend.sync.changes import Row, WriteTx
+from scanner.tags import InvalidTag, TagFormat
+
+ASSETS: Table = Asset.__table__  # type: ignore[assignment]
+LOCATIONS: Table = Location.__table__  # type: ignore[assignment]
+MOVEMENTS: Table = AssetMovement.__table__  # type: ignore[assignment]
+ASSET_FIELDS = (
+    "name",
+    "category_code",
+    "model",
+    "serial",
+    "status",
+    "lifecycle",
+    "acquired_on",
+    "original_value",
+    "net_value",
+)
+#: Fields whose change is a movement (调拨/转移), recorded in ``asset_movement``.
+MOVEMENT_FIELDS = {"custodian_id": "custodian", "location_id": "location", "org_unit_id": "unit"}
+
+
+@dataclass(frozen=True)
+class Codes:
+    """The installation's tag formats: asset tags and location label codes."""
+
+    assets: TagFormat
+    locations: TagFormat
+
+    @classmethod
+    def from_settings(cls, s: AssetSettings) -> Codes:
+        if s.tag_prefix.upper() == s.location_prefix.upper():
+            raise ValueError("OUTPOST_ASSETS_LOCATION_PREFIX must differ from OUTPOST_ASSETS_TAG_PREFIX")
+        return cls(TagFormat(s.tag_prefix, s.tag_digits), TagFormat(s.location_prefix, s.tag_digits))
+
+
+#: Set by create_app from the settings (``configure``); the defaults are the settings' defaults.
+CODES = Codes.from_settings(AssetSettings())
+
+
+def configure(settings: AssetSettings) -> None:
+    global CODES
+    CODES = Codes.from_settings(settings)
+
+
+# ---------------------------------------------------------------- wire shapes
+
+
+def _money(v: Any) -> str | None:
+    return None if v is None else f"{Decimal(v):.2f}"
+
+
+def asset_value(a: Any) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "tag": a.tag,
+        "name": a.name,
+        "categoryCode": a.category_code,
+        "model": a.model,
+        "serial": a.serial,
+        "locationId": a.location_id,
+        "custodianId": a.custodian_id,
+        "orgUnitId": a.org_unit_id,
+        "status": a.status,
+        "lifecycle": a.lifecycle,
+        "acquiredOn": a.acquired_on.isoformat() if a.acquired_on else None,
+        "originalValue": _money(a.original_value),
+        "netValue": _money(a.net_value),
+        "version": a.version,
+        "createdAt": a.created_at.isoformat(),
+        "updatedAt": a.updated_at.isoformat(),
+    }
+
+
+def location_value(loc: Any) -> dict[str, Any]:
+    return {"id": loc.id, "code": loc.code, "name": loc.name, "orgUnitId": loc.org_unit_id, "version": loc.version}
+
+
+# ---------------------------------------------------------------- reads
+
+
+def scoped_assets(actor: Actor) -> Select:
+    scope = actor.asset_scope
+    return (
+        select(Asset)
+        .join(OrgUnit, OrgUnit.id == Asset.org_unit_id)
+        .where(or_(scope.path_clause(OrgUnit.path), Asset.custodian_id == actor.user_id))
+    )
+
+
+async def get_asset(
+    session: AsyncSession, actor: Actor, *, asset_id: str | None = None, tag: str | None = None
+) -> Asset:
+    q = scoped_assets(actor)
+    q = q.where(Asset.id == asset_id) if asset_id is not None else q.where(Asset.tag == (tag or "").upper())
+    row = (await session.execute(q)).scalar_one_or_none()
+    if row is None:
+        raise NotFound("The asset does not exist or is not in your scope.", params={"entity": "asset"})
+    return row
+
+
+async def list_assets(
+    session: AsyncSession, actor: Actor, *, q: str | None, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    query = scoped_assets(actor)
+    if q:
+        like = f"%{q}%"
+        query = query.where(or_(Asset.name.ilike(like), Asset.tag.ilike(like), Asset.serial.ilike(like)))
+    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    rows = (await session.execute(query.order_by(Asset.tag).limit(limit).offset(offset))).scalars()
+    return [asset_value(a) for a in rows], int(total)
+
+
+async def asset_history(session: AsyncSession, actor: Actor, asset_id: str) -> dict[str, Any]:
+    """Every change of the asset (audit trail) and its movements."""
+    await get_asset(session, actor, asset_id=asset_id)
+    audit = (
+        await session.execute(
+            select(AuditEntry)
+            .where(AuditEntry.entity == "asset", AuditEntry.entity_id == asset_id)
+            .order_by(AuditEntry.id)
+        )
+    ).scalars()
+    moves = (
+        await session.execute(
+            select(AssetMovement).where(AssetMovement.asset_id == asset_id).order_by(AssetMovement.id)
+        )
+    ).scalars()
+    return {
+        "changes": [
+            {
+                "at": e.at.isoformat(),
+                "userId": e.user_id,
+                "deviceId": e.device_id,
+                "source": e.source,
+                "action": e.action,
+                "changes": e.changes,
+            }
+            for e in audit
+        ],
+        "movements": [
+            {
+                "kind": m.kind,
+                "from": m.from_value,
+                "to": m.to_value,
+                "state": m.state,
+                "reason": m.reason,
+                "byUserId": m.by_user_id,
+                "at": m.at.isoformat(),
+            }
+            for m in moves
+        ],
+    }
+
+
+# ---------------------------------------------------------------- writes
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return _money(value)
+    return value
+
+
+async def unit_path(tx: WriteTx, org_unit_id: str) -> str:
+    key = ("org-path", org_unit_id)
+    if key not in tx.cache:
+        path = (await tx.session.execute(select(OrgUnit.path).where(OrgUnit.id == org_unit_id))).scalar_one_or_none()
+        if path is None:
+            raise ValidationFailed("The org unit does not exist.", code="unknown-org-unit", params={"id": org_unit_id})
+        tx.cache[key] = path
+    return str(tx.cache[key])
+
+
+def require_asset_writer(actor: Actor, path: str) -> None:
+    if not actor.asset_write_scope.sees_path(path):
+        raise PermissionDenied("Only an asset administrator of this unit may change its assets.", code="forbidden")
+
+
+async def _check_refs(tx: WriteTx, values: dict[str, Any]) -> None:
+    """The custodian is an active user and the location exists (and belongs to a unit)."""
+    custodian = values.get("custodian_id")
+    if custodian is not None:
+        key = ("active-user", custodian)
+        if key not in tx.cache:
+            disabled = (await tx.session.execute(select(User.disabled_at).where(User.id == custodian))).one_or_none()
+            tx.cache[key] = disabled is not None and disabled[0] is None
+        if not tx.cache[key]:
+            raise ValidationFailed("The custodian must be an active user.", code="invalid-custodian")
+    location = values.get("location_id")
+    if location is not None and await tx.get(LOCATIONS, location) is None:
+        raise ValidationFailed("The location does not exist.", code="unknown-location", params={"id": location})
+
+
+def check_fields(values: dict[str, Any]) -> None:
+    if "status" in values and values["status"] not in ASSET_STATUSES:
+        raise ValidationFailed(f"status must be one of {', '.join(ASSET_STATUSES)}.", code="invalid-status")
+    if "lifecycle" in values and values["lifecycle"] not in LIFECYCLE_STAGES:
+        raise ValidationFailed(f"lifecycle must be one of {', '.join(LIFECYCLE_STAGES)}.", code="invalid-lifecycle")
+
+
+async def next_tags(session: AsyncSession, count: int, after: Sequence[str] = ()) -> list[str]:
+    """The next ``count`` free tags: numbers after the highest tag of the format stored (fixed width,
+    so the highest tag is the highest number) and after the tags in ``after`` (about to be stored)."""
+    fmt = CODES.assets
+    top = (
+        await session.execute(
+            select(func.max(Asset.tag)).where(Asset.tag.startswith(fmt.prefix), func.length(Asset.tag) == fmt.length)
+        )
+    ).scalar_one_or_none()
+    start = max([fmt.number(t) for t in [top, *after] if t], default=0) + 1
+    if start + count - 1 > fmt.max_number:
+        raise ValidationFailed("No tag numbers are left in this format.", code="tags-exhausted")
+    return [fmt.make(n) for n in range(start, start + count)]
+
+
+def valid_tag(text: str) -> str:
+    try:
+        return CODES.assets.validate(text)
+    except InvalidTag as e:
+        raise ValidationFailed(
+            f"{text} is not a valid asset tag ({e.reason}).",
+            code="invalid-tag",
+            params={"tag": text, "reason": e.reason},
+        ) from None
+
+
+def asset_audience(row: Row | dict[str, Any], path: str) -> tuple[str | None, str]:
+    return (row["custodian_id"], path)
+
+
+async def create_asset(tx: WriteTx, values: dict[str, Any], *, tag_is_free: bool = False) -> Row:
+    """A new asset of the book; ``values`` in column names (tag optional: the next free one).
+    ``tag_is_free``: the caller has made sure no asset has the tag (a batch checked them at once)."""
+    path = await unit_path(tx, values["org_unit_id"])
+    require_asset_writer(tx.actor, path)
+    check_fields(values)
+    await _check_refs(tx, values)
+    tag = valid_tag(values["tag"]) if values.get("tag") else (await next_tags(tx.session, 1))[0]
+    if not tag_is_free and (await tx.session.execute(select(Asset.id).where(Asset.tag == tag))).first() is not None:
+        raise ValidationFailed(f"The tag {tag} is already used.", code="tag-taken", params={"tag": tag})
+    now = utcnow()
+    row = tx.insert(
+        ASSETS,
+        {
+            "id": values.get("id") or new_id(),
+            "tag": tag,
+            "name": values["name"],
+            "category_code": values["category_code"],
+            "model": values.get("model"),
+            "serial": values.get("serial"),
+            "location_id": values.get("location_id"),
+            "custodian_id": values.get("custodian_id"),
+            "org_unit_id": values["org_unit_id"],
+            "status": values.get("status") or "in_use",
+            "lifecycle": values.get("lifecycle") or "fixed",
+            "acquired_on": values.get("acquired_on"),
+            "original_value": values.get("original_value"),
+            "net_value": values.get("net_value"),
+            "version": tx.version,
+            "created_at": now,
+            "updated_at": now,
+            "created_by": tx.actor.user_id,
+            "updated_by": tx.actor.user_id,
+        },
+    )
+    tx.changed("asset", row.id, None, asset_audience(row, path))
+    tx.audit(
+        "asset", row.id, "create", {k: [None, _jsonable(row[k])] for k in (*ASSET_FIELDS, "tag", *MOVEMENT_FIELDS)}
+    )
+    return row
+
+
+async def update_asset(tx: WriteTx, asset_id: str, changes: dict[str, Any], reason: str | None = None) -> Row:
+    """Change an asset. A new custodian or location is a movement done at once; a new unit is a
+    transfer that needs approval: recorded as pending and the asset marked in transfer."""
+    row = await tx.get(ASSETS, asset_id)
+    if row is None:
+        raise NotFound("The asset does not exist or is not in your scope.", params={"entity": "asset"})
+    path = await unit_path(tx, row.org_unit_id)
+    if not tx.actor.asset_write_scope.sees_path(path):
+        if tx.actor.asset_scope.sees_path(path):
+            raise OutOfScope("You may read this asset but not change it.", params={"entity": "asset"})
+        raise NotFound("The asset does not exist or is not in your scope.", params={"entity": "asset"})
+    check_fields(changes)
+    await _check_refs(tx, changes)
+    old_audience = asset_audience(row, path)
+    updates: dict[str, Any] = {}
+    for field, value in changes.items():
+        if field == "org_unit_id":
+            if value != row.org_unit_id:
+                await unit_path(tx, value)
+                _movement(tx, row, "unit", row.org_unit_id, value, "pending", reason)
+                if row.status != "in_transfer":
+                    updates["status"] = "in_transfer"
+            continue
+        if row[field] == value:
+            continue
+        if field in MOVEMENT_FIELDS:
+            _movement(tx, row, MOVEMENT_FIELDS[field], row[field], value, "done", reason)
+        updates[field] = value
+    if updates:
+        tx.audit("asset", row.id, "update", {f: [_jsonable(row[f]), _jsonable(v)] for f, v in updates.items()})
+        row.update(updates)
+        row.update(version=tx.version, updated_at=utcnow(), updated_by=tx.actor.user_id)
+        tx.update(ASSETS, row, (*updates, "version", "updated_at", "updated_by"))
+        tx.changed("asset", row.id, old_audience, asset_audience(row, path))
+    return row
+
+
+def _movement(tx: WriteTx, row: Row, kind: str, old: Any, new: Any, state: str, reason: str | None) -> None:
+    tx.record(
+        MOVEMENTS,
+        {
+            "asset_id": row.id,
+            "kind": kind,
+            "from_value": old,
+            "to_value": new,
+            "state": state,
+            "reason": reason,
+            "by_user_id": tx.actor.user_id,
+            "at": utcnow(),
+            "version": tx.version,
+        },
+    )
+
+
+async def create_location(tx: WriteTx, name: str, org_unit_id: str, code: str | None = None) -> Row:
+    path = await unit_path(tx, org_unit_id)
+    require_asset_writer(tx.actor, path)
+    fmt = CODES.locations
+    if code:
+        try:
+            code = fmt.validate(code)
+        except InvalidTag as e:
+            raise ValidationFailed(f"{code} is not a valid location code ({e.reason}).", code="invalid-tag") from None
+    else:  # the next number: after the highest code stored, or allocated earlier in this transaction
+        key = ("next-location-number",)
+        if key not in tx.cache:
+            top = (
+                await tx.session.execute(
+                    select(func.max(Location.code)).where(
+                        Location.code.startswith(fmt.prefix), func.length(Location.code) == fmt.length
+                    )
+                )
+            ).scalar_one_or_none()
+            tx.cache[key] = fmt.number(top) + 1 if top else 1
+        code = fmt.make(tx.cache[key])
+        tx.cache[key] += 1
+    row = tx.insert(
+        LOCATIONS,
+        {
+            "id": new_id(),
+            "code": code,
+            "name": name,
+            "org_unit_id": org_unit_id,
+            "version": tx.version,
+            "created_at": utcnow(),
+            "updated_at": utcnow(),
+        },
+    )
+    tx.changed("location", row.id, None, (None, path))
+    tx.audit("location", row.id, "create", {"code": [None, code], "name": [None, name]})
+    return row
+
+
+# ---------------------------------------------------------------- label batches
+
+
+async def record_label_batch(
+    session: AsyncSession, actor: Actor | None, assets: list[Asset], *, source: str, layout: str, fmt: str
+) -> dict[str, Any]:
+    """Record a print run (which tags, when, by whom); a tag printed before counts as a reprint."""
+    ids = [a.id for a in assets]
+    printed: set[str] = set()
+    for i in range(0, len(ids), 500):
+        printed.update(
+            (
+                await session.execute(
+                    select(LabelBatchItem.asset_id).where(LabelBatchItem.asset_id.in_(ids[i : i + 500])).distinct()
+                )
+            ).scalars()
+        )
+    batch = LabelBatch(
+        id=new_id(),
+        created_at=utcnow(),
+        created_by=actor.user_id if actor else None,
+        source=source,
+        layout=layout,
+        format=fmt,
+        count=len(assets),
+        reprints=sum(1 for a in assets if a.id in printed),
+    )
+    session.add(batch)
+    await session.flush()
+    if assets:
+        await session.execute(
+            LabelBatchItem.__table__.insert(),  # type: ignore[attr-defined]
+            [{"batch_id": batch.id, "asset_id": a.id, "tag": a.tag, "reprint": a.id in printed} for a in assets],
+        )
+    return {
+        "id": batch.id,
+        "createdAt": batch.created_at.isoformat(),
+        "createdBy": batch.created_by,
+        "source": source,
+        "layout": layout,
+        "format": fmt,
+        "count": batch.count,
+        "reprints": batch.reprints,
+    }
+
+
+# ---------------------------------------------------------------- import of the asset book
+
+#: Column headings an asset book may use (English or Chinese), to column names.
+IMPORT_COLUMNS: dict[str, str] = {
+    "tag": "tag",
+    "标签": "tag",
+    "资产编号": "tag",
+    "name": "name",
+    "名称": "name",
+    "资产名称": "name",
+    "category": "category_code",
+    "category_code": "category_code",
+    "分类": "category_code",
+    "资产分类": "category_code",
+    "model": "model",
+    "型号": "model",
+    "规格型号": "model",
+    "serial": "serial",
+    "序列号": "serial",
+    "location": "location",
+    "存放地点": "location",
+    "位置": "location",
+    "custodian": "custodian",
+    "责任人": "custodian",
+    "资产责任人": "custodian",
+    "department": "department",
+    "unit": "department",
+    "使用部门": "department",
+    "部门": "department",
+    "status": "status",
+    "状态": "status",
+    "lifecycle": "lifecycle",
+    "阶段": "lifecycle",
+    "acquired_on": "acquired_on",
+    "acquired": "acquired_on",
+    "购置日期": "acquired_on",
+    "original_value": "original_value",
+    "原值": "original_value",
+    "net_value": "net_value",
+    "净值": "net_value",
+}
+REQUIRED_IMPORT = ("name", "category_code", "department")
+#: Chinese words for statuses and stages in an asset book, to their codes.
+STATUS_WORDS = {
+    "在用": "in_use",
+    "闲置": "idle",
+    "维修": "under_repair",
+    "在修": "under_repair",
+    "调拨中": "in_transfer",
+}
+STATUS_WORDS |= {"报废": "disposed", "已处置": "disposed", "处置": "disposed", "丢失": "lost", "盘亏": "lost"}
+LIFECYCLE_WORDS = {"在建工程": "construction", "暂估资产": "provisional", "暂估": "provisional", "固定资产": "fixed"}
+MAX_IMPORT_ROWS = 50_000
+
+
+class ImportFailed(ValidationFailed):
+    code = "import-failed"
+    title = "The file was not imported"
+
+
+def read_table(filename: str, data: bytes) -> list[dict[str, str]]:
+    """Rows of a CSV (UTF-8, with or without BOM, or GB18030) or Excel (.xlsx) file, as heading -> text."""
+    name = filename.lower()
+    if name.endswith(".xlsx"):
+        import io
+
+        from openpyxl import load_workbook
+
+        try:
+            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except Exception:
+            raise ImportFailed("The file is not a readable .xlsx workbook.", code="unreadable-file") from None
+        rows = wb.worksheets[0].iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            return []
+        heads = [str(h).strip() if h is not None else "" for h in header]
+        out = []
+        for values in rows:
+            if values is None or all(v is None or str(v).strip() == "" for v in values):
+                continue
+            out.append({h: _cell(v) for h, v in zip(heads, values, strict=False) if h})
+        return out
+    if name.endswith(".csv"):
+        import csv
+        import io
+
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                text = data.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise ImportFailed("The CSV file is neither UTF-8 nor GB18030 text.", code="unreadable-file")
+        reader = csv.DictReader(io.StringIO(text))
+        return [
+            {(k or "").strip(): (v or "").strip() for k, v in r.items() if k}
+            for r in reader
+            if any((v or "").strip() for v in r.values() if isinstance(v, str))
+        ]
+    raise ImportFailed("Upload a .csv or .xlsx file.", code="unsupported-file")
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, datetime):
+        return v.date().isoformat()
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+async def import_assets(tx: WriteTx, filename: str, data: bytes) -> dict[str, Any]:
+    """Import an asset book: every row is checked first; with any error nothing is stored and the
+    report says, row by row, what to fix. Rows with a known tag update that asset; rows without a
+    tag get the next free ones; rows with a new tag create the asset under it."""
+    rows = read_table(filename, data)
+    if not rows:
+        raise ImportFailed("The file has no rows.", code="empty-file")
+    if len(rows) > MAX_IMPORT_ROWS:
+        raise ImportFailed(f"At most {MAX_IMPORT_ROWS:,} rows per import.", code="too-many-rows")
+    unknown = sorted({h for h in rows[0] if h.strip().lower() not in IMPORT_COLUMNS and h not in IMPORT_COLUMNS})
+    mapped = [{IMPORT_COLUMNS.get(h, IMPORT_COLUMNS.get(h.lower(), "")): v for h, v in r.items()} for r in rows]
+    missing = [c for c in REQUIRED_IMPORT if c not in mapped[0]]
+    if missing:
+        raise ImportFailed(
+            f"Columns missing: {', '.join(missing)}.",
+            code="missing-columns",
+            params={"missing": missing, "unknown": unknown},
+        )
+    s = tx.session
+    units = {
+        code: (uid, path) for uid, code, path in (await s.execute(select(OrgUnit.id, OrgUnit.code, OrgUnit.path))).all()
+    }
+    users: dict[str, str] = dict(
+        tuple(r) for r in (await s.execute(select(User.username, User.id).where(User.disabled_at.is_(None)))).all()
+    )
+    locations: dict[str, str] = dict(tuple(r) for r in (await s.execute(select(Location.code, Location.id))).all())
+    location_names = {
+        (n, u): i for i, n, u in (await s.execute(select(Location.id, Location.name, Location.org_unit_id))).all()
+    }
+    errors: list[dict[str, Any]] = []
+    parsed: list[dict[str, Any]] = []
+    seen_tags: dict[str, int] = {}
+    for n, r in enumerate(mapped, start=2):  # row 1 is the heading
+
+        def bad(column: str, message: str, n: int = n) -> None:
+            errors.append({"row": n, "column": column, "message": message})
+
+        values: dict[str, Any] = {}
+        for c in REQUIRED_IMPORT:
+            if not r.get(c):
+                bad(c, "required")
+        if r.get("name") and len(r["name"]) > 200:
+            bad("name", "longer than 200 characters")
+        values["name"] = r.get("name")
+        values["category_code"] = r.get("category_code")
+        values["model"] = r.get("model") or None
+        values["serial"] = r.get("serial") or None
+        unit = units.get(r.get("department", ""))
+        if r.get("department") and unit is None:
+            bad("department", f"no org unit with code {r['department']}")
+        elif unit is not None:
+            if not tx.actor.asset_write_scope.sees_path(unit[1]):
+                bad("department", f"{r['department']} is not a unit whose assets you manage")
+            values["org_unit_id"] = unit[0]
+        if r.get("tag"):
+            try:
+                tag = CODES.assets.validate(r["tag"])
+                if tag in seen_tags:
+                    bad("tag", f"{tag} is also on row {seen_tags[tag]}")
+                seen_tags[tag] = n
+                values["tag"] = tag
+            except InvalidTag as e:
+                bad("tag", f"{r['tag']} is not a valid tag ({e.reason})")
+        if r.get("location"):
+            loc = locations.get(r["location"].upper()) or location_names.get((r["location"], values.get("org_unit_id")))
+            if loc is None:
+                bad("location", f"no location {r['location']} (give its code, or its name within the unit)")
+            values["location_id"] = loc
+        if r.get("custodian"):
+            uid = users.get(r["custodian"])
+            if uid is None:
+                bad("custodian", f"no active user {r['custodian']}")
+            values["custodian_id"] = uid
+        if r.get("status"):
+            status = STATUS_WORDS.get(r["status"], r["status"].lower())
+            if status not in ASSET_STATUSES:
+                bad("status", f"{r['status']} is not a status ({', '.join(ASSET_STATUSES)})")
+            values["status"] = status
+        if r.get("lifecycle"):
+            stage = LIFECYCLE_WORDS.get(r["lifecycle"], r["lifecycle"].lower())
+            if stage not in LIFECYCLE_STAGES:
+                bad("lifecycle", f"{r['lifecycle']} is not a stage ({', '.join(LIFECYCLE_STAGES)})")
+            values["lifecycle"] = stage
+        if r.get("acquired_on"):
+            try:
+                values["acquired_on"] = date.fromisoformat(r["acquired_on"].replace("/", "-")[:10])
+            except ValueError:
+                bad("acquired_on", f"{r['acquired_on']} is not a date (YYYY-MM-DD)")
+        for money in ("original_value", "net_value"):
+            if r.get(money):
+                try:
+                    amount = Decimal(r[money].replace(",", ""))
+                    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e12"):
+                        raise ValueError
+                    values[money] = amount.quantize(Decimal("0.01"))
+                except (ArithmeticError, ValueError):
+                    bad(money, f"{r[money]} is not an amount")
+        parsed.append(values)
+    if errors:
+        raise ImportFailed(
+            f"{len({e['row'] for e in errors})} of {len(rows)} rows have errors; nothing was imported.",
+            params={"rows": len(rows)},
+            errors=errors[:1000],
+        )
+    existing: dict[str, str] = {}
+    tags = [p["tag"] for p in parsed if p.get("tag")]
+    for i in range(0, len(tags), 500):
+        found = await s.execute(select(Asset.tag, Asset.id).where(Asset.tag.in_(tags[i : i + 500])))
+        existing.update((tag, asset_id) for tag, asset_id in found.all())
+    fresh = iter(await next_tags(s, sum(1 for p in parsed if not p.get("tag")), after=tags))
+    created = updated = 0
+    for values in parsed:
+        if values.get("tag") in existing:
+            asset_id = existing[values.pop("tag")]
+            await tx.load(ASSETS, {asset_id})
+            await update_asset(tx, asset_id, {k: v for k, v in values.items() if k != "id"}, "import")
+            updated += 1
+        else:
+            if not values.get("tag"):
+                values["tag"] = next(fresh)
+            await create_asset(tx, values, tag_is_free=True)  # tags of the file were looked up above
+            created += 1
+    return {"rows": len(rows), "created": created, "updated": updated, "unknownColumns": unknown}
+
+
+# ---------------------------------------------------------------- labels
+
+#: Layout names of the command line and the API, to the scanner's layouts.
+LABEL_LAYOUTS = {"a4": "a4-3x8", "50x30": "thermal-50x30"}
+
+
+async def assets_for_labels(session: AsyncSession, actor: Actor | None, tags: list[str] | None) -> list[Asset]:
+    """The assets to label, in tag order: all (in the actor's scope; every one from the command line)
+    or the given tags — every one of which must exist, or nothing is printed."""
+    q = scoped_assets(actor) if actor is not None else select(Asset)
+    if tags is None:
+        return list((await session.execute(q.order_by(Asset.tag))).scalars())
+    wanted = list(dict.fromkeys(valid_tag(t) for t in tags))
+    found: dict[str, Asset] = {}
+    for i in range(0, len(wanted), 500):
+        for a in (await session.execute(q.where(Asset.tag.in_(wanted[i : i + 500])))).scalars():
+            found[a.tag] = a
+    missing = [t for t in wanted if t not in found]
+    if missing:
+        raise NotFound(
+            f"No asset in your scope has the tag{'s' if len(missing) > 1 else ''} {', '.join(missing[:20])}.",
+            params={"entity": "asset", "tags": missing},
+        )
+    return [found[t] for t in sorted(found)]
+
+
+async def label_items(session: AsyncSession, public_url: str, assets: list[Asset]) -> list[Any]:
+    from scanner.labels import Label
+    from scanner.payload import encode_url
+
+    units = dict(tuple(r) for r in (await session.execute(select(OrgUnit.id, OrgUnit.name))).all())
+    return [
+        Label(
+            tag=a.tag,
+            url=encode_url(public_url, a.tag, CODES.assets),
+            name=a.name,
+            org_unit=units.get(a.org_unit_id, ""),
+        )
+        for a in assets
+    ]
+
+
+def write_labels(items: list[Any], layout: str, fmt: str, out: Any, font: str | None) -> list[Any]:
+    """Render labels to ``out`` (a PDF file, or a folder of PNG pages); the files written."""
+    from pathlib import Path
+
+    from scanner.labels import LAYOUTS, write_pdf, write_png
+
+    chosen = LAYOUTS[LABEL_LAYOUTS[layout]]
+    if fmt == "pdf":
+        write_pdf(items, out, chosen, font=font or None)
+        return [Path(out)]
+    return write_png(items, out, chosen, font=font or None)
+
+
+async def render_labels(session: AsyncSession, settings: Any, assets: list[Asset], *, layout: str) -> bytes:
+    """One PDF of the assets' labels (rendered in a worker thread: it is CPU work)."""
+    import asyncio
+    import tempfile
+    from pathlib import Path
+
+    if not assets:
+        raise ValidationFailed("There are no assets to label.", code="no-labels")
+    items = await label_items(session, settings.app.public_url, assets)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "labels.pdf"
+        await asyncio.to_thread(write_labels, items, layout, "pdf", out, settings.assets.label_font)
+        return out.read_bytes()

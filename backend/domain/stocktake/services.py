@@ -1,0 +1,574 @@
+"""Stocktake campaigns (盘点): set up, start (freeze the expected list), scan, undo, finish, close,
+and the reconciliation of the book (账) against what was found (实).
+
+Rules:
+- The expected list is copied from the book when the campaign starts; later changes of the book do
+  not move it.
+- A scan is an append-only fact. A valid tag that is not expected is recorded (surplus), never
+  refused; scans of several stocktakers never overwrite each other. Only its author undoes a scan.
+- Each stocktaker's device marks its part finished (after its scans, in the same outbox). The
+  campaign closes by itself when the last one finishes; a manager may close it earlier, with a
+  reason. A scan that arrives after the close is kept and flagged late.
+- Campaign rows (the campaign, its expected list, its scans) are seen by the stocktakers assigned to
+  it (one change-log entry per stocktaker) and by asset readers of its org subtree.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, Table, exists, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.models import User
+from backend.auth.scope import Actor
+from backend.db.base import new_id, utcnow
+from backend.domain.assets import services as assets
+from backend.domain.assets.models import Asset, Location
+from backend.domain.org.models import OrgUnit
+from backend.domain.stocktake.models import (
+    Stocktake,
+    StocktakeAssignee,
+    StocktakeFollowup,
+    StocktakeItem,
+    StocktakeScan,
+)
+from backend.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from backend.sync.changes import Row, WriteTx
+from scanner.tags import InvalidTag
+from sync_protocol import mutations as m
+
+STOCKTAKES: Table = Stocktake.__table__  # type: ignore[assignment]
+ASSIGNEES: Table = StocktakeAssignee.__table__  # type: ignore[assignment]
+ITEMS: Table = StocktakeItem.__table__  # type: ignore[assignment]
+SCANS: Table = StocktakeScan.__table__  # type: ignore[assignment]
+FOLLOWUPS: Table = StocktakeFollowup.__table__  # type: ignore[assignment]
+
+
+# ---------------------------------------------------------------- wire shapes
+
+
+def _iso(v: datetime | None) -> str | None:
+    return v.isoformat() if v else None
+
+
+def stocktake_value(st: Any) -> dict[str, Any]:
+    return {
+        "id": st.id,
+        "name": st.name,
+        "orgUnitId": st.org_unit_id,
+        "state": st.state,
+        "locations": list(st.locations or []),
+        "assignees": list(st.assignees or []),
+        "startedAt": _iso(st.started_at),
+        "closedAt": _iso(st.closed_at),
+        "closeReason": st.close_reason,
+        "codes": {
+            "asset": {"prefix": assets.CODES.assets.prefix, "digits": assets.CODES.assets.digits},
+            "location": {"prefix": assets.CODES.locations.prefix, "digits": assets.CODES.locations.digits},
+        },
+        "version": st.version,
+    }
+
+
+def item_value(it: Any) -> dict[str, Any]:
+    return {
+        "id": it.id,
+        "stocktakeId": it.stocktake_id,
+        "assetId": it.asset_id,
+        "tag": it.tag,
+        "name": it.name,
+        "categoryCode": it.category_code,
+        "model": it.model,
+        "serial": it.serial,
+        "locationId": it.location_id,
+        "status": it.status,
+        "version": it.version,
+    }
+
+
+def scan_value(sc: Any) -> dict[str, Any]:
+    return {
+        "id": sc.id,
+        "stocktakeId": sc.stocktake_id,
+        "tag": sc.tag,
+        "assetId": sc.asset_id,
+        "locationId": sc.location_id,
+        "scannedBy": sc.scanned_by,
+        "deviceId": sc.device_id,
+        "scannedAt": sc.scanned_at.isoformat(),
+        "condition": sc.condition,
+        "note": sc.note,
+        "photo": sc.photo,
+        "undone": sc.undone_at is not None,
+        "late": bool(sc.late),
+        "version": sc.version,
+    }
+
+
+# ---------------------------------------------------------------- who sees what
+
+
+def visible(actor: Actor, stocktake_id_column: Any) -> Any:
+    """SQL condition: the campaign (by its id column, joined with its org unit) is the actor's —
+    assigned to them, or in the org subtree whose assets they read."""
+    assigned = exists().where(
+        StocktakeAssignee.stocktake_id == stocktake_id_column, StocktakeAssignee.user_id == actor.user_id
+    )
+    return or_(actor.asset_scope.path_clause(OrgUnit.path), assigned)
+
+
+def scoped_stocktakes(actor: Actor) -> Select:
+    return select(Stocktake).join(OrgUnit, OrgUnit.id == Stocktake.org_unit_id).where(visible(actor, Stocktake.id))
+
+
+async def get_stocktake(session: AsyncSession, actor: Actor, stocktake_id: str) -> Stocktake:
+    row = (await session.execute(scoped_stocktakes(actor).where(Stocktake.id == stocktake_id))).scalar_one_or_none()
+    if row is None:
+        raise NotFound("The stocktake does not exist or is not yours.", params={"entity": "stocktake"})
+    return row
+
+
+def _audiences(st: Row, path: str) -> list[tuple[str | None, str]]:
+    users = [a["userId"] for a in st.assignees or []]
+    return [(u, path) for u in users] or [(None, path)]
+
+
+def campaign_changed(tx: WriteTx, st: Row, path: str, entity: str, entity_id: str, old: list | None = None) -> None:
+    """One change-log entry per stocktaker (and the org path for managers); ``old`` audiences that
+    are no longer there get an entry too, so the row leaves their phones."""
+    new = _audiences(st, path)
+    for aud in new:
+        tx.changed(entity, entity_id, aud, aud)
+    for aud in old or []:
+        if aud not in new:
+            tx.changed(entity, entity_id, aud, (None, path))
+
+
+# ---------------------------------------------------------------- set up and start
+
+
+async def _campaign(tx: WriteTx, stocktake_id: str) -> tuple[Row, str]:
+    st = await tx.get(STOCKTAKES, stocktake_id)
+    if st is None:
+        raise NotFound("The stocktake does not exist or is not yours.", params={"entity": "stocktake"})
+    path = await assets.unit_path(tx, st.org_unit_id)
+    return st, path
+
+
+def _require_manager(actor: Actor, path: str) -> None:
+    """Campaigns are run by asset admins and managers of their unit (and admins)."""
+    if not (actor.has("admin") or (actor.has("asset_admin", "manager") and path.startswith(actor.org_path))):
+        raise PermissionDenied("Only an asset administrator or manager of this unit may do this.", code="forbidden")
+
+
+async def create_stocktake(
+    tx: WriteTx,
+    *,
+    name: str,
+    org_unit_id: str,
+    location_ids: list[str],
+    assignee_ids: list[str],
+    start: bool = False,
+) -> Row:
+    """A campaign over an org unit's subtree (all its locations), or over the given locations."""
+    path = await assets.unit_path(tx, org_unit_id)
+    _require_manager(tx.actor, path)
+    assignees = await _assignees(tx, assignee_ids)
+    st = tx.insert(
+        STOCKTAKES,
+        {
+            "id": new_id(),
+            "name": name,
+            "org_unit_id": org_unit_id,
+            "state": "draft",
+            "scope": {"orgUnitId": org_unit_id, "locationIds": sorted(set(location_ids))},
+            "locations": [],
+            "assignees": assignees,
+            "created_by": tx.actor.user_id,
+            "started_at": None,
+            "closed_at": None,
+            "closed_by": None,
+            "close_reason": None,
+            "version": tx.version,
+            "created_at": utcnow(),
+            "updated_at": utcnow(),
+        },
+    )
+    await tx.write_rows()
+    if assignees:
+        await tx.session.execute(
+            ASSIGNEES.insert(), [{"stocktake_id": st.id, "user_id": a["userId"]} for a in assignees]
+        )
+    tx.audit(
+        "stocktake", st.id, "create", {"name": [None, name], "assignees": [None, [a["userId"] for a in assignees]]}
+    )
+    if start:
+        await start_stocktake(tx, st.id)
+    else:
+        campaign_changed(tx, st, path, "stocktake", st.id)
+    return st
+
+
+async def _assignees(tx: WriteTx, user_ids: list[str]) -> list[dict[str, Any]]:
+    if not user_ids:
+        return []
+    found = {
+        u.id: u
+        for u in (await tx.session.execute(select(User).where(User.id.in_(set(user_ids))))).scalars()
+        if u.disabled_at is None
+    }
+    missing = [u for u in user_ids if u not in found]
+    if missing:
+        raise ValidationFailed("Every stocktaker must be an active user.", code="invalid-user", params={"ids": missing})
+    return [{"userId": u, "name": found[u].display_name, "finishedAt": None} for u in dict.fromkeys(user_ids)]
+
+
+async def start_stocktake(tx: WriteTx, stocktake_id: str) -> Row:
+    """Freeze the expected list: every asset of the scope not disposed, as the book has it now."""
+    st, path = await _campaign(tx, stocktake_id)
+    _require_manager(tx.actor, path)
+    if st.state != "draft":
+        raise Conflict("The stocktake has already started.", code="stocktake-started")
+    s = tx.session
+    location_ids = st.scope.get("locationIds") or []
+    loc_q = select(Location).join(OrgUnit, OrgUnit.id == Location.org_unit_id)
+    if location_ids:
+        loc_q = loc_q.where(Location.id.in_(location_ids))
+    else:
+        loc_q = loc_q.where(OrgUnit.path.startswith(path, autoescape=True))
+    locations = list((await s.execute(loc_q.order_by(Location.code))).scalars())
+    asset_q = select(Asset).where(Asset.status != "disposed")
+    if location_ids:
+        asset_q = asset_q.where(Asset.location_id.in_(location_ids))
+    else:
+        asset_q = asset_q.join(OrgUnit, OrgUnit.id == Asset.org_unit_id).where(
+            OrgUnit.path.startswith(path, autoescape=True)
+        )
+    book = list((await s.execute(asset_q.order_by(Asset.tag))).scalars())
+    now = utcnow()
+    st.update(
+        state="open",
+        started_at=now,
+        locations=[{"id": loc.id, "code": loc.code, "name": loc.name} for loc in locations],
+        version=tx.version,
+        updated_at=now,
+    )
+    tx.update(STOCKTAKES, st, ("state", "started_at", "locations", "version", "updated_at"))
+    campaign_changed(tx, st, path, "stocktake", st.id)
+    for a in book:
+        item = tx.insert(
+            ITEMS,
+            {
+                "id": new_id(),
+                "stocktake_id": st.id,
+                "asset_id": a.id,
+                "tag": a.tag,
+                "name": a.name,
+                "category_code": a.category_code,
+                "model": a.model,
+                "serial": a.serial,
+                "location_id": a.location_id,
+                "custodian_id": a.custodian_id,
+                "status": a.status,
+                "version": tx.version,
+            },
+        )
+        campaign_changed(tx, st, path, "stocktake_item", item.id)
+    tx.audit("stocktake", st.id, "start", {"expected": [None, len(book)], "locations": [None, len(locations)]})
+    return st
+
+
+# ---------------------------------------------------------------- on the phone: scan, undo, finish
+
+
+def _assignee(st: Row, path: str, actor: Actor) -> dict[str, Any]:
+    """The actor's entry among the campaign's stocktakers; a campaign they cannot see is not found."""
+    me = next((a for a in st.assignees or [] if a["userId"] == actor.user_id), None)
+    if me is None:
+        if actor.asset_scope.sees_path(path):
+            raise PermissionDenied("You are not a stocktaker of this stocktake.", code="not-assigned")
+        raise NotFound("The stocktake does not exist or is not yours.", params={"entity": "stocktake"})
+    return me
+
+
+async def scan(tx: WriteTx, args: m.StocktakeScan) -> Row:
+    st, path = await _campaign(tx, args.stocktake_id)
+    _assignee(st, path, tx.actor)
+    if st.state == "draft":
+        raise Conflict("The stocktake has not started yet.", code="stocktake-not-open")
+    try:
+        tag = assets.CODES.assets.validate(args.tag)
+    except InvalidTag as e:
+        raise ValidationFailed(
+            f"{args.tag} is not a valid asset tag ({e.reason}).",
+            code="invalid-tag",
+            params={"tag": args.tag, "reason": e.reason},
+        ) from None
+    if args.location_id is not None and args.location_id not in {loc["id"] for loc in st.locations or []}:
+        raise ValidationFailed(
+            "The location is not part of this stocktake.", code="unknown-location", params={"id": args.location_id}
+        )
+    if await tx.get(SCANS, args.id) is not None:
+        raise Conflict("A scan with this id already exists.", code="already-exists", params={"entity": "scan"})
+    s = tx.session
+    asset_id = (
+        await s.execute(
+            select(StocktakeItem.asset_id).where(StocktakeItem.stocktake_id == st.id, StocktakeItem.tag == tag)
+        )
+    ).scalar_one_or_none()
+    if asset_id is None:  # not expected: in the book elsewhere, or not in the book at all (surplus either way)
+        asset_id = (await s.execute(select(Asset.id).where(Asset.tag == tag))).scalar_one_or_none()
+    row = tx.insert(
+        SCANS,
+        {
+            "id": args.id,
+            "stocktake_id": st.id,
+            "tag": tag,
+            "asset_id": asset_id,
+            "location_id": args.location_id,
+            "scanned_by": tx.actor.user_id,
+            "device_id": tx.actor.device_id,
+            "scanned_at": args.scanned_at,
+            "received_at": utcnow(),
+            "condition": args.condition,
+            "note": args.note,
+            "photo": args.photo,
+            "undone_at": None,
+            "late": st.state == "closed",
+            "version": tx.version,
+        },
+    )
+    campaign_changed(tx, st, path, "stocktake_scan", row.id)
+    return row
+
+
+async def undo(tx: WriteTx, args: m.StocktakeUndo) -> Row:
+    sc = await tx.get(SCANS, args.id)
+    if sc is None:
+        raise NotFound("The scan does not exist.", params={"entity": "scan"})
+    if sc.scanned_by != tx.actor.user_id:
+        raise PermissionDenied("Only the stocktaker who scanned it can undo a scan.", code="not-your-scan")
+    st, path = await _campaign(tx, sc.stocktake_id)
+    if st.state == "closed":
+        raise Conflict("The stocktake is closed; the scan stays.", code="stocktake-closed")
+    if sc.undone_at is None:
+        sc.update(undone_at=utcnow(), version=tx.version)
+        tx.update(SCANS, sc, ("undone_at", "version"))
+        campaign_changed(tx, st, path, "stocktake_scan", sc.id)
+    return sc
+
+
+async def finish(tx: WriteTx, args: m.StocktakeFinish) -> Row:
+    st, path = await _campaign(tx, args.stocktake_id)
+    me = _assignee(st, path, tx.actor)
+    if st.state == "draft":
+        raise Conflict("The stocktake has not started yet.", code="stocktake-not-open")
+    if me["finishedAt"] is None:
+        now = utcnow()
+        st.update(
+            assignees=[{**a, "finishedAt": now.isoformat()} if a is me else a for a in st.assignees],
+            version=tx.version,
+            updated_at=now,
+        )
+        tx.update(STOCKTAKES, st, ("assignees", "version", "updated_at"))
+        await tx.write_rows()
+        await tx.session.execute(
+            ASSIGNEES.update()
+            .where(ASSIGNEES.c.stocktake_id == st.id, ASSIGNEES.c.user_id == tx.actor.user_id)
+            .values(finished_at=now, finished_device_id=tx.actor.device_id)
+        )
+        tx.audit("stocktake", st.id, "finish", {"finished": [None, tx.actor.user_id]})
+        if st.state == "open" and all(a["finishedAt"] for a in st.assignees):
+            await _close(tx, st, path, None, by=None)
+        else:
+            campaign_changed(tx, st, path, "stocktake", st.id)
+    return st
+
+
+async def close(tx: WriteTx, args: m.StocktakeClose) -> Row:
+    """Close a campaign (manager). While stocktakers have not finished, only with a reason (override)."""
+    st, path = await _campaign(tx, args.stocktake_id)
+    _require_manager(tx.actor, path)
+    if st.state == "draft":
+        raise Conflict("The stocktake has not started yet.", code="stocktake-not-open")
+    if st.state == "closed":
+        return st
+    unfinished = [a for a in st.assignees or [] if not a["finishedAt"]]
+    if unfinished and not args.reason:
+        raise Conflict(
+            f"{len(unfinished)} stocktakers have not finished; give a reason to close anyway.",
+            code="stocktakers-unfinished",
+            params={"count": len(unfinished), "users": [a["userId"] for a in unfinished]},
+        )
+    await _close(tx, st, path, args.reason, by=tx.actor.user_id)
+    return st
+
+
+async def _close(tx: WriteTx, st: Row, path: str, reason: str | None, *, by: str | None) -> None:
+    now = utcnow()
+    st.update(state="closed", closed_at=now, closed_by=by, close_reason=reason, version=tx.version, updated_at=now)
+    tx.update(STOCKTAKES, st, ("state", "closed_at", "closed_by", "close_reason", "version", "updated_at"))
+    campaign_changed(tx, st, path, "stocktake", st.id)
+    tx.audit("stocktake", st.id, "close", {"state": ["open", "closed"], "reason": [None, reason], "by": [None, by]})
+    await tx.write_rows()
+    report = await reconcile(tx.session, st.id)
+    for line in report["lines"]:
+        if line["result"] != "matched" or line["condition"] not in (None, "ok"):
+            tx.record(
+                FOLLOWUPS,
+                {
+                    "stocktake_id": st.id,
+                    "kind": line["result"] if line["result"] != "matched" else "condition",
+                    "tag": line["tag"],
+                    "asset_id": line["assetId"],
+                    "detail": {k: line[k] for k in ("name", "bookLocationId", "foundLocationIds", "condition")},
+                    "state": "open",
+                    "created_at": now,
+                },
+            )
+
+
+# ---------------------------------------------------------------- reconciliation
+
+
+async def reconcile(session: AsyncSession, stocktake_id: str) -> dict[str, Any]:
+    """Book against scans (undone scans left out): one line per expected asset and per surplus tag,
+    totals per result and per location, and the book-to-physical match rate (账实相符率 = matched /
+    expected)."""
+    st = await session.get(Stocktake, stocktake_id)
+    assert st is not None
+    items = list((await session.execute(select(StocktakeItem).where(StocktakeItem.stocktake_id == st.id))).scalars())
+    scans = list(
+        (
+            await session.execute(
+                select(StocktakeScan)
+                .where(StocktakeScan.stocktake_id == st.id, StocktakeScan.undone_at.is_(None))
+                .order_by(StocktakeScan.scanned_at, StocktakeScan.id)
+            )
+        ).scalars()
+    )
+    by_tag: dict[str, list[StocktakeScan]] = defaultdict(list)
+    for sc in scans:
+        by_tag[sc.tag].append(sc)
+    expected_tags = {it.tag for it in items}
+    lines: list[dict[str, Any]] = []
+    for it in items:
+        seen = by_tag.get(it.tag, [])
+        places = sorted({sc.location_id for sc in seen if sc.location_id is not None})
+        if not seen:
+            result = "missing"
+        elif it.location_id is None or not places or it.location_id in places:
+            result = "matched"
+        else:
+            result = "mislocated"
+        lines.append(_line(it.tag, it.asset_id, it.name, it.location_id, seen, places, result))
+    for tag, seen in sorted(by_tag.items()):
+        if tag not in expected_tags:
+            places = sorted({sc.location_id for sc in seen if sc.location_id is not None})
+            line = _line(tag, seen[0].asset_id, None, None, seen, places, "surplus")
+            line["inBook"] = seen[0].asset_id is not None
+            lines.append(line)
+    totals = {k: 0 for k in ("expected", "matched", "missing", "mislocated", "surplus", "seenTwice", "condition")}
+    totals["expected"] = len(items)
+    for line in lines:
+        totals[line["result"]] += 1
+        totals["seenTwice"] += bool(line["seenTwice"])
+        totals["condition"] += line["condition"] not in (None, "ok")
+    per_location: dict[str | None, dict[str, int]] = defaultdict(lambda: {"expected": 0, "found": 0, "missing": 0})
+    for line in lines:
+        if line["result"] != "surplus":
+            p = per_location[line["bookLocationId"]]
+            p["expected"] += 1
+            p["found" if line["result"] != "missing" else "missing"] += 1
+    return {
+        "stocktakeId": st.id,
+        "name": st.name,
+        "state": st.state,
+        "totals": totals,
+        "matchRate": round(totals["matched"] / totals["expected"], 4) if totals["expected"] else None,
+        "lateScans": sum(1 for sc in scans if sc.late),
+        "locations": [
+            {"locationId": loc_id, **counts}
+            for loc_id, counts in sorted(per_location.items(), key=lambda kv: kv[0] or "")
+        ],
+        "lines": lines,
+    }
+
+
+def _line(
+    tag: str,
+    asset_id: str | None,
+    name: str | None,
+    book_location: str | None,
+    seen: list[StocktakeScan],
+    places: list[str],
+    result: str,
+) -> dict[str, Any]:
+    last = seen[-1] if seen else None
+    return {
+        "tag": tag,
+        "assetId": asset_id,
+        "name": name,
+        "result": result,
+        "bookLocationId": book_location,
+        "foundLocationIds": places,
+        "seenTwice": len(places) > 1,
+        "scans": len(seen),
+        "scannedBy": sorted({sc.scanned_by for sc in seen}),
+        "condition": last.condition if last else None,
+        "note": last.note if last else None,
+        "late": any(sc.late for sc in seen),
+    }
+
+
+REPORT_COLUMNS = (
+    ("tag", "标签 Tag"),
+    ("name", "名称 Name"),
+    ("result", "结果 Result"),
+    ("bookLocation", "账面位置 Book location"),
+    ("foundLocations", "实盘位置 Found at"),
+    ("seenTwice", "多处出现 Seen twice"),
+    ("condition", "状况 Condition"),
+    ("note", "备注 Note"),
+    ("scans", "扫描次数 Scans"),
+    ("late", "迟到 Late"),
+)
+
+
+def report_rows(report: dict[str, Any], location_names: dict[str, str]) -> list[list[Any]]:
+    """The reconciliation as a table (heading first), for CSV and Excel."""
+
+    def loc(i: str | None) -> str:
+        return location_names.get(i, i) if i else ""
+
+    rows: list[list[Any]] = [[h for _, h in REPORT_COLUMNS]]
+    for line in report["lines"]:
+        rows.append(
+            [
+                line["tag"],
+                line["name"] or "",
+                line["result"],
+                loc(line["bookLocationId"]),
+                ", ".join(loc(i) for i in line["foundLocationIds"]),
+                "yes" if line["seenTwice"] else "",
+                line["condition"] or "",
+                line["note"] or "",
+                line["scans"],
+                "yes" if line["late"] else "",
+            ]
+        )
+    return rows
+
+
+async def followups(session: AsyncSession, stocktake_id: str) -> list[dict[str, Any]]:
+    rows = (
+        await session.execute(
+            select(StocktakeFollowup)
+            .where(StocktakeFollowup.stocktake_id == stocktake_id)
+            .order_by(StocktakeFollowup.id)
+        )
+    ).scalars()
+    return [{"kind": f.kind, "tag": f.tag, "assetId": f.asset_id, "detail": f.detail, "state": f.state} for f in rows]

@@ -1,0 +1,185 @@
+"""The asset book over HTTP and sync: tags, changes with movements and history, scope, import with a
+row-by-row report (all or nothing), label batches decoded back with zxing-cpp, and the label link."""
+
+from __future__ import annotations
+
+import io
+
+import pypdfium2
+import zxingcpp
+from openpyxl import Workbook
+
+from backend.domain.assets import services as assets
+
+
+async def _unit(s, code):
+    tree = (await s.get("/api/org-units")).json()
+    stack = list(tree)
+    while stack:
+        u = stack.pop()
+        if u["code"] == code:
+            return u
+        stack.extend(u.get("children", []))
+    raise AssertionError(code)
+
+
+async def test_create_change_and_history_with_movements(login):
+    admin = await login("assetadmin")
+    th = await _unit(admin, "GZ-TH")
+    yx = await _unit(admin, "GZ-YX")
+    r = await admin.post(
+        "/api/assets",
+        {"name": "投影仪 Projector", "categoryCode": "0204", "orgUnitId": th["id"], "originalValue": "4999.5"},
+    )
+    assert r.status_code == 201, r.text
+    a = r.json()
+    assert assets.CODES.assets.is_valid(a["tag"]) and a["originalValue"] == "4999.50" and a["status"] == "in_use"
+    rep = await login("rep1")
+    r = await admin.patch(f"/api/assets/{a['id']}", {"custodianId": rep.user["id"], "reason": "交接 handover"})
+    assert r.status_code == 200 and r.json()["custodianId"] == rep.user["id"]
+    r = await admin.patch(f"/api/assets/{a['id']}", {"orgUnitId": yx["id"]})
+    moved = r.json()
+    assert moved["orgUnitId"] == th["id"] and moved["status"] == "in_transfer"  # waits for approval
+    h = (await admin.get(f"/api/assets/{a['id']}/history")).json()
+    assert [(m["kind"], m["state"]) for m in h["movements"]] == [("custodian", "done"), ("unit", "pending")]
+    assert h["movements"][0]["reason"] == "交接 handover"
+    assert [c["action"] for c in h["changes"]] == ["create", "update", "update"]
+    assert h["changes"][1]["changes"]["custodian_id"] == [None, rep.user["id"]]
+    # the custodian now holds it on the phone; rep2 does not
+    await rep.sync.pull()
+    assert rep.sync.base[("asset", a["id"])]["custodianId"] == rep.user["id"]
+    rep2 = await login("rep2")
+    await rep2.sync.pull()
+    assert ("asset", a["id"]) not in rep2.sync.base
+    # moving custodianship away removes it from rep1's phone at the next pull
+    await admin.patch(f"/api/assets/{a['id']}", {"custodianId": None})
+    await rep.sync.pull()
+    assert ("asset", a["id"]) not in rep.sync.base
+
+
+async def test_who_may_read_and_change_assets(login):
+    admin = await login("assetadmin")
+    manager = await login("manager")
+    rep = await login("rep1")
+    hq = await login("admin")
+    every = (await hq.get("/api/assets", params={"limit": 500})).json()["items"]
+    assert len(every) == 60  # the demo's assets, in Guangzhou and Shenzhen
+    gz = {(await _unit(hq, c))["id"] for c in ("GZ", "GZ-TH", "GZ-YX")}
+    listed = (await admin.get("/api/assets", params={"limit": 500})).json()["items"]
+    # Guangzhou's asset admin: Guangzhou's assets, and those they are custodian of
+    want = sorted(x["tag"] for x in every if x["orgUnitId"] in gz or x["custodianId"] == admin.user["id"])
+    assert sorted(x["tag"] for x in listed) == want and 0 < len(want) < 60
+    listed = [x for x in listed if x["orgUnitId"] in gz]
+    r = await manager.patch(f"/api/assets/{listed[0]['id']}", {"name": "x"})
+    assert r.status_code == 403 and r.json()["error"] == "out-of-scope"
+    mine = (await rep.get("/api/assets", params={"limit": 500})).json()["items"]
+    assert all(x["custodianId"] == rep.user["id"] for x in mine)
+    r = await rep.patch(f"/api/assets/{listed[0]['id']}", {"name": "x"})
+    assert r.status_code in (403, 404)
+    assert (await admin.get(f"/api/assets/{listed[0]['id']}")).json()["name"] != "x"
+    r = await rep.get(f"/api/assets/by-tag/{listed[0]['tag'][:-1]}0")
+    assert r.status_code == 400 or r.json()["error"] in ("invalid-tag", "not-found")
+
+
+def _xlsx(rows):
+    wb = Workbook()
+    ws = wb.active
+    for r in rows:
+        ws.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+async def _import(s, name, data):
+    return await s.http.post("/api/assets/import", files={"file": (name, data)}, headers=s.headers)
+
+
+async def test_import_is_all_or_nothing_with_a_row_by_row_report(login):
+    admin = await login("assetadmin")
+    before = (await admin.get("/api/assets")).json()["total"]
+    existing = (await admin.get("/api/assets", params={"limit": 1})).json()["items"][0]
+    free = assets.CODES.assets.make(70_000_001)
+    csv_bad = (
+        "资产编号,资产名称,资产分类,使用部门,状态,原值,购置日期,责任人\n"
+        f"{free},交换机 Switch,0103,GZ-TH,在用,12000,2024-03-01,rep1\n"
+        ",路由器 Router,0103,GZ-NOPE,在用,abc,2024-13-01,nobody\n"
+        f"{free},重复 Duplicate,0103,GZ-TH,,,,\n"
+        f"{free[:-1]}0,坏标签 Bad tag,0103,GZ-TH,,,,\n"
+    ).encode()
+    r = await _import(admin, "book.csv", csv_bad)
+    assert r.status_code == 400, r.text
+    body = r.json()
+    assert body["error"] == "import-failed"
+    got = {(e["row"], e["column"]) for e in body["errors"]}
+    assert got == {
+        (3, "department"),
+        (3, "original_value"),
+        (3, "acquired_on"),
+        (3, "custodian"),
+        (4, "tag"),
+        (5, "tag"),
+    }
+    assert (await admin.get("/api/assets")).json()["total"] == before  # nothing half-imported
+
+    good = _xlsx(
+        [
+            ["tag", "name", "category", "department", "status", "lifecycle", "original_value", "custodian"],
+            [free, "交换机 Switch", "0103", "GZ-TH", "在用", "暂估资产", 12000, "rep1"],
+            [None, "路由器 Router", "0103", "GZ-YX", "idle", "fixed", "8,500.5", None],
+            [existing["tag"], "改名 Renamed", existing["categoryCode"], "GZ-TH", None, None, None, None],
+        ]
+    )
+    r = await _import(admin, "book.xlsx", good)
+    assert r.status_code == 200, r.text
+    assert r.json() | {"unknownColumns": []} == {"rows": 3, "created": 2, "updated": 1, "unknownColumns": []}
+    assert (await admin.get("/api/assets")).json()["total"] == before + 2
+    switch = (await admin.get(f"/api/assets/by-tag/{free}")).json()
+    assert (switch["lifecycle"], switch["originalValue"], switch["status"]) == ("provisional", "12000.00", "in_use")
+    router = (await admin.get("/api/assets", params={"q": "Router"})).json()["items"][0]
+    assert (
+        assets.CODES.assets.is_valid(router["tag"])
+        and router["netValue"] is None
+        and router["originalValue"] == "8500.50"
+    )
+    assert (await admin.get(f"/api/assets/{existing['id']}")).json()["name"] == "改名 Renamed"
+    r = await _import(admin, "book.txt", b"x")
+    assert r.status_code == 400 and r.json()["error"] == "unsupported-file"
+    r = await _import(admin, "book.xlsx", b"not a zip")
+    assert r.status_code == 400 and r.json()["error"] == "unreadable-file"
+    rep = await login("rep1")
+    r = await _import(rep, "book.csv", b"name,category,department\nX,01,GZ-TH\n")
+    assert r.status_code == 400 and r.json()["errors"][0]["column"] == "department"
+
+
+def _decode_pdf(data: bytes) -> list[str]:
+    pdf = pypdfium2.PdfDocument(data)
+    out = []
+    for page in pdf:
+        image = page.render(scale=300 / 72).to_pil()
+        out += [r.text for r in zxingcpp.read_barcodes(image)]
+    return out
+
+
+async def test_label_batches_print_decodable_labels_and_count_reprints(login, settings):
+    admin = await login("assetadmin")
+    listed = (await admin.get("/api/assets", params={"limit": 4})).json()["items"]
+    tags = [x["tag"] for x in listed]
+    r = await admin.post("/api/assets/labels", {"tags": [t.lower() for t in tags[:3]]})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    urls = _decode_pdf(r.content)
+    assert sorted(urls) == sorted(f"{settings.app.public_url}/t/{t}" for t in tags[:3])
+    r2 = await admin.post("/api/assets/labels", {"tags": tags[2:4], "layout": "50x30"})
+    assert len(_decode_pdf(r2.content)) == 2
+    batches = (await admin.get("/api/label-batches")).json()
+    assert [(b["count"], b["reprints"], b["layout"]) for b in batches[:2]] == [(2, 1, "50x30"), (3, 0, "a4")]
+    assert batches[0]["id"] == r2.headers["x-label-batch"] and batches[0]["createdBy"] == admin.user["id"]
+    r = await admin.post("/api/assets/labels", {"tags": [assets.CODES.assets.make(99_999_999)]})
+    assert r.status_code == 404 and r.json()["params"]["tags"] == [assets.CODES.assets.make(99_999_999)]
+    r = await admin.post("/api/assets/labels", {})
+    assert r.status_code == 400 and r.json()["error"] == "no-labels"
+
+
+async def test_a_label_link_opens_the_app_on_the_asset(http):
+    r = await http.get("/t/AS00000001X", follow_redirects=False)
+    assert r.status_code == 302 and r.headers["location"] == "/#/t/AS00000001X"
