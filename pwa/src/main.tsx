@@ -6,6 +6,10 @@ import { locale } from './i18n';
 import './styles.css';
 
 document.documentElement.lang = locale.value;
+// A label's URL (<public URL>/t/<TAG>) opened by the phone's camera app: show that asset. Online the
+// server redirects to /#/t/<TAG>; offline the service worker serves the app at /t/<TAG> itself.
+const label = /^\/t\/([^/?#]+)\/?$/.exec(location.pathname);
+if (label) history.replaceState(null, '', `/#/t/${label[1]}`);
 startStore();
 // For support staff and browser tests: the store's read API and sync status, from the console.
 (globalThis as unknown as { outpost: unknown }).outpost = { store, status };

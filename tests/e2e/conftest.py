@@ -42,7 +42,7 @@ async def live(db_url: str, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
         raise RuntimeError("the PWA is not built: run `npm run build` in pwa/ (scripts/test does)")
     app = create_app(support.test_settings(db_url, tmp_path / "var"))
     services = app.state.services
-    await load(services.db, services.auth, PASSWORD, customers_count=40)
+    await load(services.db, services.auth, PASSWORD, customers_count=40, assets_count=120)
     async with support.serve(app) as url:
         yield {"url": url, "app": app, "services": services}
 

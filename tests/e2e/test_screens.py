@@ -56,3 +56,62 @@ async def test_every_screen_fits_a_phone(phone, locale):
     await ph.page.wait_for_selector(".segmented")
     await _check(ph, f"{locale}-09-settings")
     assert ph.errors == []
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+async def test_stocktake_screens_fit_a_phone(phone, locale):
+    ph = await phone(locale)
+    await ph.login("stocktaker")
+    await ph.page.wait_for_selector("[data-testid=stocktake-list] li a")  # a stocktaker starts here
+    await _check(ph, f"{locale}-10-stocktakes")
+    await ph.page.click("[data-testid=stocktake-list] li a")
+    await ph.page.wait_for_selector("[data-testid=locations] li")
+    await ph.page.select_option("[data-testid=location]", index=1)
+    await ph.page.fill("[data-testid=manual]", "AS00000001")  # the check character left off
+    await ph.page.click("form.manual button[type=submit]")
+    await ph.page.wait_for_selector("form.manual .error")
+    await _check(ph, f"{locale}-11-stocktake")
+    tag = await ph.page.evaluate(
+        "outpost.store.stocktakes().then(([s]) => outpost.store.stocktakeItems(s.id)).then(i => i[0].tag)"
+    )
+    await ph.go(f"/t/{tag}")
+    await ph.page.wait_for_selector("[data-testid=asset]")
+    await _check(ph, f"{locale}-12-asset-tag")
+    assert ph.errors == []
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+async def test_an_asset_admin_prints_labels_from_the_app(phone, locale, live):
+    import pypdfium2
+    import zxingcpp
+
+    ph = await phone(locale)
+    await ph.login("assetadmin")
+    await ph.page.wait_for_selector("[data-testid=open-assets]")
+    await ph.page.click("[data-testid=open-assets]")
+    await ph.page.wait_for_selector("[data-testid=assets] li")
+    await ph.page.fill("input[name=q]", "Laptop")
+    await ph.page.wait_for_timeout(300)
+    tags = await ph.page.eval_on_selector_all(
+        "[data-testid=assets] li .muted", "els => els.map(e => e.textContent.split(' · ')[0])"
+    )
+    assert tags and all(t.startswith("AS") for t in tags)
+    await _check(ph, f"{locale}-13-assets")
+    async with ph.page.expect_download() as dl:
+        await ph.page.click("[data-testid=print]")
+    pdf = await (await dl.value).path()
+    read = [
+        r.text
+        for page in pypdfium2.PdfDocument(pdf)
+        for r in zxingcpp.read_barcodes(page.render(scale=300 / 72).to_pil())
+    ]
+    assert sorted(u.rsplit("/t/", 1)[1] for u in read) == sorted(tags)
+    await ph.page.wait_for_selector("[data-testid=print-result]")
+    async with live["services"].db.read() as s:
+        from sqlalchemy import select
+
+        from backend.domain.assets.models import LabelBatch
+
+        batch = (await s.execute(select(LabelBatch))).scalars().one()
+    assert (batch.source, batch.count, batch.layout) == ("app", len(tags), "a4")
+    assert ph.errors == []

@@ -7,6 +7,10 @@ import { Customers } from '../views/Customers';
 import { Devices } from '../views/Devices';
 import { Login } from '../views/Login';
 import { Settings } from '../views/Settings';
+import { Assets } from '../views/Assets';
+import { AssetTag } from '../views/AssetTag';
+import { StocktakeScan } from '../views/StocktakeScan';
+import { Stocktakes } from '../views/Stocktakes';
 import { SyncPanel } from '../views/SyncPanel';
 import { go, match, route } from './router';
 import { owner, status, takeOver } from './store';
@@ -50,9 +54,17 @@ function Screen() {
   if (m) return <CustomerDetail id={m.id} />;
   m = match('/contact/:id/edit', path);
   if (m) return <ContactForm id={m.id} />;
+  if (path.startsWith('/assets')) return <Assets />;
+  m = match('/stocktake/:id', path);
+  if (m) return <StocktakeScan id={m.id} />;
+  if (path.startsWith('/stocktake')) return <Stocktakes />;
+  m = match('/t/:tag', path);
+  if (m) return <AssetTag tag={m.tag} />;
   if (path.startsWith('/sync')) return <SyncPanel />;
   if (path.startsWith('/devices')) return <Devices />;
   if (path.startsWith('/settings')) return <Settings />;
+  const roles = status.value.user?.roles ?? [];
+  if (!roles.some((r) => CUSTOMER_ROLES.includes(r)) && roles.some((r) => ASSET_ROLES.includes(r))) return <Stocktakes />;
   return <Customers />;
 }
 
@@ -61,6 +73,7 @@ const ICONS: Record<string, string> = {
   customers: 'M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm-7 10v-2a5 5 0 0 1 5-5h4a5 5 0 0 1 5 5v2M17 3.5a4 4 0 0 1 0 7.5M22 21v-2a5 5 0 0 0-3-4.6',
   sync: 'M4 9h13l-4-4M20 15H7l4 4',
   devices: 'M7 2h10a1 1 0 0 1 1 1v18a1 1 0 0 1-1 1H7a1 1 0 0 1-1-1V3a1 1 0 0 1 1-1zM11 18h2',
+  stocktake: 'M3 7V4h3M18 4h3v3M21 17v3h-3M6 20H3v-3M7 8v8M10 8v8M13 8v8M17 8v8',
   settings: 'M12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM19 12l2-1-1-3-2 .5-1.5-1.5.5-2-3-1-1 2h-2l-1-2-3 1 .5 2L6 8.5 4 8l-1 3 2 1v0l-2 1 1 3 2-.5 1.5 1.5-.5 2 3 1 1-2h2l1 2 3-1-.5-2 1.5-1.5 2 .5 1-3z',
 };
 
@@ -72,12 +85,24 @@ function Icon({ name }: { name: string }) {
   );
 }
 
-const TABS: Array<[string, string, 'nav.customers' | 'nav.sync' | 'nav.devices' | 'nav.settings']> = [
-  ['/customers', 'customers', 'nav.customers'],
+type Tab = [string, string, 'nav.customers' | 'nav.stocktake' | 'nav.sync' | 'nav.devices' | 'nav.settings'];
+const CUSTOMERS_TAB: Tab = ['/customers', 'customers', 'nav.customers'];
+const STOCKTAKE_TAB: Tab = ['/stocktake', 'stocktake', 'nav.stocktake'];
+const OTHER_TABS: Tab[] = [
   ['/sync', 'sync', 'nav.sync'],
   ['/devices', 'devices', 'nav.devices'],
   ['/settings', 'settings', 'nav.settings'],
 ];
+/** Roles that work with customers, and roles that count or manage assets. */
+const CUSTOMER_ROLES = ['rep', 'manager', 'admin', 'care', 'auditor'];
+const ASSET_ROLES = ['stocktaker', 'asset_admin', 'manager', 'admin', 'auditor', 'finance'];
+
+function tabsFor(roles: string[]): Tab[] {
+  const tabs: Tab[] = [];
+  if (roles.some((r) => CUSTOMER_ROLES.includes(r)) || roles.length === 0) tabs.push(CUSTOMERS_TAB);
+  if (roles.some((r) => ASSET_ROLES.includes(r))) tabs.push(STOCKTAKE_TAB);
+  return [...tabs, ...OTHER_TABS];
+}
 
 function UpdateBanner() {
   const [apply, setApply] = useState<(() => void) | null>(null);
@@ -116,6 +141,7 @@ export function App() {
   if (!s.ready) return <main class="splash" aria-busy="true" />;
   if (!s.user || s.loginRequired) return <Login />;
   const path = route.value;
+  const tabs = tabsFor(s.user.roles ?? []);
   return (
     <div class="shell">
       <header class="top">
@@ -131,9 +157,9 @@ export function App() {
       <main class="content">
         <Screen />
       </main>
-      <nav class="tabs">
-        {TABS.map(([to, icon, label]) => (
-          <a key={to} href={`#${to}`} class={path.startsWith(to) || (to === '/customers' && (path.startsWith('/customer') || path.startsWith('/contact'))) ? 'on' : ''}>
+      <nav class="tabs" style={{ gridTemplateColumns: `repeat(${tabs.length}, 1fr)` }}>
+        {tabs.map(([to, icon, label]) => (
+          <a key={to} href={`#${to}`} class={path.startsWith(to) || (to === '/stocktake' && (path.startsWith('/t/') || path.startsWith('/assets'))) || (to === '/customers' && (path.startsWith('/customer') || path.startsWith('/contact'))) ? 'on' : ''}>
             <Icon name={icon} />
             {t(label)}
           </a>

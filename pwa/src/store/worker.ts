@@ -170,6 +170,12 @@ const handlers: Record<string, (...args: never[]) => unknown> = {
   contacts: (customerId: string) => (engine as SyncEngine).contacts(customerId),
   contact: (id: string) => (engine as SyncEngine).view('contact', id, true) ?? null,
   conflicts: (customerId?: string) => (engine as SyncEngine).conflicts(customerId),
+  stocktakes: () => (engine as SyncEngine).stocktakes(),
+  stocktake: (id: string) => (engine as SyncEngine).view('stocktake', id, true) ?? null,
+  stocktakeItems: (id: string) => (engine as SyncEngine).stocktakeItems(id),
+  stocktakeScans: (id: string) => (engine as SyncEngine).stocktakeScans(id),
+  assetByTag: (tag: string) => (engine as SyncEngine).assetByTag(tag),
+  assets: (q: string, limit: number) => (engine as SyncEngine).assets(q, limit),
   outbox: () => (engine as SyncEngine).outbox(),
   exportOutbox: () => (engine as SyncEngine).exportOutbox(),
   mutate(name: string, args: Value) {

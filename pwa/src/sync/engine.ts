@@ -65,6 +65,13 @@ export interface SyncStatus {
 
 /** The optimistic effect of a mutation on one row (the server's rules decide for real). */
 export function applyMutation(row: Value | undefined, name: string, args: Value): Value | undefined {
+  if (name === 'stocktake.scan') {
+    // An append-only fact: shown at once, as the server will record it (it adds who and the asset).
+    return { condition: 'ok', note: null, photo: null, locationId: null, ...args, undone: false, late: false, version: 0 };
+  }
+  if (name === 'stocktake.undo') return row ? { ...row, undone: true } : row;
+  if (name === 'stocktake.finish') return row ? { ...row, finishedByMe: true } : row;
+  if (name === 'stocktake.close') return row ? { ...row, state: 'closed', closeReason: args.reason ?? null } : row;
   const verb = name.split('.')[1];
   if (verb === 'create') {
     const created: Value = { ...args };
@@ -84,7 +91,10 @@ export function applyMutation(row: Value | undefined, name: string, args: Value)
   return row;
 }
 
+/** The row a mutation changes: `<entity>.<verb>` with `args.id`, except where the name says otherwise. */
 export function keyOf(name: string, args: Value): [string, string] {
+  if (name === 'stocktake.scan' || name === 'stocktake.undo') return ['stocktake_scan', String(args.id)];
+  if (name === 'stocktake.finish' || name === 'stocktake.close') return ['stocktake', String(args.stocktakeId)];
   return [name.split('.')[0], String(args.id)];
 }
 
@@ -93,17 +103,24 @@ const asciiLower = (s: string) => s.replace(/[A-Z]+/g, (c) => c.toLowerCase());
 
 // List order and parent of a row; SORT_KEY and PARENT_ID are the same rules in SQL, for a pulled
 // `put` op `p` (JSON).
+// Conflicts list by time, scans by when they were made, expected-list lines by tag, the rest by name.
 function sortKey(entity: string, v: Value): string | null {
   if (entity === 'conflict') return String(v.createdAt ?? '');
+  if (entity === 'stocktake_scan') return String(v.scannedAt ?? '');
+  if (entity === 'stocktake_item') return String(v.tag ?? '');
   return typeof v.name === 'string' ? asciiLower(v.name) : null;
 }
 const SORT_KEY = `CASE WHEN p.value ->> 'entity' = 'conflict' THEN coalesce(p.value ->> '$.value.createdAt', '')
+  WHEN p.value ->> 'entity' = 'stocktake_scan' THEN coalesce(p.value ->> '$.value.scannedAt', '')
+  WHEN p.value ->> 'entity' = 'stocktake_item' THEN coalesce(p.value ->> '$.value.tag', '')
   WHEN json_type(p.value, '$.value.name') = 'text' THEN lower(p.value ->> '$.value.name') END`;
 
 function parentOf(entity: string, v: Value): string | null {
+  if (entity === 'stocktake_item' || entity === 'stocktake_scan') return v.stocktakeId ?? null;
   return entity === 'contact' || entity === 'conflict' ? (v.customerId ?? null) : null;
 }
-const PARENT_ID = `CASE WHEN p.value ->> 'entity' IN ('contact', 'conflict') THEN p.value ->> '$.value.customerId' END`;
+const PARENT_ID = `CASE WHEN p.value ->> 'entity' IN ('contact', 'conflict') THEN p.value ->> '$.value.customerId'
+  WHEN p.value ->> 'entity' IN ('stocktake_item', 'stocktake_scan') THEN p.value ->> '$.value.stocktakeId' END`;
 
 function searchText(v: Value): string {
   return [v.name, v.phone, v.address, ...(Array.isArray(v.tags) ? v.tags : [])].filter(Boolean).join(' ');
@@ -254,6 +271,45 @@ export class SyncEngine {
 
   contacts(customerId: string): Value[] {
     return this.list('contact', 'parent_id = ?', [customerId], (v) => v.customerId === customerId, 500);
+  }
+
+  /** Stocktake campaigns on this phone (assigned to me, or of the units whose assets I read). */
+  stocktakes(): Value[] {
+    return this.list('stocktake', '1', [], () => true, 200);
+  }
+
+  /** A campaign's expected list (frozen when it started), in tag order. */
+  stocktakeItems(stocktakeId: string): Value[] {
+    return this.list('stocktake_item', 'parent_id = ?', [stocktakeId], () => false, 100_000);
+  }
+
+  /** A campaign's scans, everyone's, in the order they were made; mine not yet sent included. */
+  stocktakeScans(stocktakeId: string): Value[] {
+    return this.list('stocktake_scan', 'parent_id = ?', [stocktakeId], (v) => v.stocktakeId === stocktakeId, 100_000);
+  }
+
+  /** Assets this phone holds (the units whose assets I read, and those in my custody), by tag,
+   * optionally those whose tag, name, serial or model contains `query`. */
+  assets(query = '', limit = 200): Value[] {
+    const q = asciiLower(query.trim());
+    const rows = this.db.all<{ value: string }>(
+      `SELECT value FROM synced WHERE entity = 'asset' AND (? = '' OR instr(lower(
+         coalesce(value ->> 'tag', '') || ' ' || coalesce(value ->> 'name', '') || ' ' ||
+         coalesce(value ->> 'serial', '') || ' ' || coalesce(value ->> 'model', '')), ?) > 0)
+       ORDER BY value ->> 'tag' LIMIT ?`,
+      [q, q, limit],
+    );
+    return rows.map((r) => JSON.parse(r.value));
+  }
+
+  /** An asset (or a campaign's expected-list line) by its tag, from what this phone holds. */
+  assetByTag(tag: string): Value | null {
+    const row = this.db.get<{ entity: string; value: string }>(
+      `SELECT entity, value FROM synced WHERE entity IN ('asset', 'stocktake_item') AND value ->> 'tag' = ?
+        ORDER BY entity LIMIT 1`,
+      [tag],
+    );
+    return row ? { ...JSON.parse(row.value), entity: row.entity } : null;
   }
 
   conflicts(customerId?: string): Value[] {

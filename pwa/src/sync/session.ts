@@ -45,6 +45,12 @@ export class Session {
       throw new NetworkError(e);
     }
     let body: Value = {};
+    const type = res.headers.get('content-type') ?? '';
+    if (res.ok && type && !type.includes('json')) {
+      // a file (labels as PDF, an export): its bytes, type and name, for the page to save
+      const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? null;
+      return { status: res.status, body: { file: await res.arrayBuffer(), type, name } };
+    }
     try {
       body = await res.json();
     } catch {
