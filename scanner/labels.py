@@ -29,6 +29,8 @@ import os
 import re
 import shutil
 import subprocess
+import sys
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -179,7 +181,8 @@ def find_font(font: str | os.PathLike[str] | None = None) -> FontChoice | None:
     """The CJK-capable font for label text, or ``None`` (after a :class:`FontWarning`) when there is none.
 
     ``font`` (a path) wins, then ``$OUTPOST_LABEL_FONT``; either one that does not exist raises
-    :class:`FontNotFound`, since somebody asked for it. Otherwise well-known paths, then fontconfig.
+    :class:`FontNotFound`, since somebody asked for it, and one without Chinese characters warns.
+    Otherwise well-known paths, then fontconfig (``fc-list :lang=zh``).
     """
     asked = font if font is not None else os.environ.get(FONT_ENV) or None
     if asked is not None:
@@ -187,7 +190,10 @@ def find_font(font: str | os.PathLike[str] | None = None) -> FontChoice | None:
         where = "font argument" if font is not None else f"${FONT_ENV}"
         if not path.is_file():
             raise FontNotFound(f"{where}: font file {str(path)!r} does not exist")
-        return _choose_face(path, where)
+        choice = _choose_face(path, where)
+        if not _covers_chinese(choice):
+            warnings.warn(f"{where}: {path.name} has no Chinese characters. {INSTALL_HINT}", FontWarning, stacklevel=2)
+        return choice
     found = _search_cjk_font()
     if found is None:
         warnings.warn(INSTALL_HINT, FontWarning, stacklevel=2)
@@ -239,6 +245,19 @@ def _choose_face(path: Path, where: str) -> FontChoice:
         if ("SC" in words or "GB" in words) and "Mono" not in words:
             return FontChoice(path, index)
     return FontChoice(path, 0)
+
+
+@functools.cache
+def _covers_chinese(choice: FontChoice) -> bool:
+    """Whether the font draws 中 differently from a character no font has (its "missing glyph" box)."""
+    font = _load_font(choice, 32)
+
+    def ink(char: str) -> bytes:
+        image = Image.new("1", (48, 48), 0)
+        ImageDraw.Draw(image).text((4, 4), char, font=font, fill=1)
+        return image.tobytes()
+
+    return ink("中") != ink("\U0010fffd")
 
 
 def _find_mono_font() -> FontChoice | None:
@@ -530,21 +549,39 @@ def _cpus() -> int:
     return os.cpu_count() or 1
 
 
+def _can_fork() -> bool:
+    """Forking is cheap and safe here: Linux, and no other thread that could hold a lock at the fork."""
+    return sys.platform == "linux" and threading.active_count() == 1
+
+
 def _run(fn: Callable[..., T], jobs: Sequence[tuple[object, ...]], workers: int | None) -> Iterator[T]:
-    """``fn(*job)`` for each job, in order; in worker processes when there is enough work for them."""
+    """``fn(*job)`` for each job, in order; in worker processes when there is enough work for them.
+
+    ``workers=None`` uses processes only where they start by a plain fork (Linux, a single-threaded
+    caller such as the ``outpost labels`` command): a forked child inherits the loaded fonts and glyphs
+    and does not import the caller's main module again. Elsewhere (e.g. a server's worker thread) it
+    draws in the calling thread. An explicit ``workers`` > 1 from a multi-threaded caller starts a
+    forkserver (spawn where there is none); as with any multiprocessing, the caller's main module must
+    then be safe to import (``if __name__ == "__main__":``).
+    """
     if workers is None:
-        workers = min(_cpus(), 4) if len(jobs) >= MIN_PAGES_FOR_WORKERS else 1
+        auto = len(jobs) >= MIN_PAGES_FOR_WORKERS and _can_fork()
+        workers = min(_cpus(), 4) if auto else 1
     if not isinstance(workers, int) or workers < 1:
         raise LabelError(f"workers must be a positive number, got {workers!r}")
     workers = min(workers, len(jobs))
     if workers <= 1:
         yield from (fn(*job) for job in jobs)
         return
-    # forkserver: children start from a clean process (no threads of ours), with this module preloaded.
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    if context.get_start_method() == "forkserver":
-        context.set_forkserver_preload([__name__])
+    context: multiprocessing.context.BaseContext
+    if _can_fork():
+        context = multiprocessing.get_context("fork")
+    elif "forkserver" in multiprocessing.get_all_start_methods():
+        forkserver = multiprocessing.get_context("forkserver")
+        forkserver.set_forkserver_preload([__name__])  # children start with this module imported
+        context = forkserver
+    else:
+        context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         yield from pool.map(fn, *zip(*jobs, strict=True))
 
@@ -583,8 +620,9 @@ def write_pdf(
     """All labels in one PDF; the number of pages.
 
     Each page is one 1-bit image stored losslessly with CCITT Group 4, the page size from the layout.
-    Pages are drawn and compressed in ``workers`` processes (default: one per CPU, up to 4, when there are
-    at least 8 pages; 1 = in this process) and written as they come, so memory stays small.
+    Pages are drawn and compressed in ``workers`` processes and written as they come, so memory stays
+    small. Default: one process per CPU (up to 4) for 8 pages or more when the caller is single-threaded
+    on Linux, else the calling thread; ``workers=1`` always draws in the calling thread (see :func:`_run`).
     """
     items = _check(labels)
     if not items:

@@ -193,6 +193,15 @@ def test_font_from_the_environment(monkeypatch, tmp_path: Path):
         find_font(not_a_font)
 
 
+def test_a_configured_font_without_chinese_warns(monkeypatch):
+    latin_only = labels_module._find_mono_font()  # DejaVu Sans Mono: no CJK glyphs
+    assert latin_only is not None
+    with pytest.warns(FontWarning, match="no Chinese characters"):
+        assert find_font(latin_only.path) == latin_only
+    real = find_font()
+    assert real is not None and labels_module._covers_chinese(real)
+
+
 def test_a_font_argument_wins_and_must_exist(tmp_path: Path):
     with pytest.raises(FontNotFound, match="font argument"):
         render_label(make_labels(1)[0], font=tmp_path / "nope.ttc")
@@ -244,3 +253,41 @@ def test_label_boxes_tile_the_sheet():
         if a[1] == b[1]:
             assert a[2] == b[0]  # side by side, no gap, no overlap
     assert label_box(A4_3X8, 24) == boxes[0]  # the next page starts over
+
+
+class RecordingPool:
+    """Stands in for ProcessPoolExecutor: records how it was asked to start, runs the jobs here."""
+
+    started: list[tuple[int, str]] = []
+
+    def __init__(self, workers: int, mp_context) -> None:
+        RecordingPool.started.append((workers, mp_context.get_start_method()))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def map(self, fn, *iterables):
+        return map(fn, *iterables)
+
+
+@pytest.mark.parametrize(
+    "can_fork,workers,jobs,expected",
+    [
+        (True, None, 8, [(2, "fork")]),  # a single-threaded caller: forked workers
+        (True, None, 7, []),  # too little work to start processes
+        (False, None, 50, []),  # a server's worker thread: drawn in that thread
+        (False, 2, 50, [(2, "forkserver")]),  # asked for explicitly: a clean forkserver
+        (True, 1, 50, []),
+    ],
+)
+def test_when_worker_processes_are_used(monkeypatch, can_fork, workers, jobs, expected):
+    RecordingPool.started = []
+    monkeypatch.setattr(labels_module, "ProcessPoolExecutor", RecordingPool)
+    monkeypatch.setattr(labels_module, "_can_fork", lambda: can_fork)
+    monkeypatch.setattr(labels_module, "_cpus", lambda: 2)
+    results = list(labels_module._run(pow, [(n, 2) for n in range(jobs)], workers))
+    assert results == [n * n for n in range(jobs)]
+    assert RecordingPool.started == expected
