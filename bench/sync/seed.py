@@ -68,7 +68,7 @@ async def seed(db: Database, settings: Settings, rows: int, *, seed: int = 42) -
     started = time.perf_counter()
     a = settings.auth
     auth = AuthService(db, a, Passwords(a), Tokens(a.jwt_secret, a.access_token_minutes))
-    await load(db, auth, PASSWORD, customers_count=0)
+    await load(db, auth, PASSWORD, customers_count=0, assets_count=0)  # the org and users only
     async with db.read() as s:
         users = {u.username: u for u in (await s.execute(select(User))).scalars()}
         units = {u.code: u for u in (await s.execute(select(OrgUnit))).scalars()}
