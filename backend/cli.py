@@ -146,7 +146,11 @@ def cmd_labels(settings: Settings, args: argparse.Namespace) -> int:
     async def run() -> tuple[list[Any], dict[str, Any]]:
         try:
             async with db.write() as s:
-                found = await assets.assets_for_labels(s, None, tags)
+                found: list[Any] = (
+                    await assets.locations_for_labels(s, None, tags)
+                    if args.locations
+                    else await assets.assets_for_labels(s, None, tags)
+                )
                 if not found:
                     raise assets.ValidationFailed("There are no assets to label.", code="no-labels")
                 items = await assets.label_items(s, settings.app.public_url, found)
@@ -166,7 +170,8 @@ def cmd_labels(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: {e.detail}", file=sys.stderr)
         return 2
     where = written[0] if args.format == "pdf" else f"{out} ({len(written)} pages)"
-    print(f"{batch['count']} labels ({batch['reprints']} reprints) written to {where}; batch {batch['id']}")
+    what = "location labels" if args.locations else "labels"
+    print(f"{batch['count']} {what} ({batch['reprints']} reprints) written to {where}; batch {batch['id']}")
     return 0
 
 
@@ -203,8 +208,11 @@ def parser() -> argparse.ArgumentParser:
     user.set_defaults(fn=cmd_user)
     labels = sub.add_parser("labels", help="print asset labels (PDF file or PNG pages); the batch is recorded")
     which = labels.add_mutually_exclusive_group(required=True)
-    which.add_argument("--all", action="store_true", help="every asset of the book")
-    which.add_argument("--tags", metavar="T1,T2,…", help="these tags, comma-separated")
+    which.add_argument("--all", action="store_true", help="every asset of the book (every location with --locations)")
+    which.add_argument(
+        "--tags", metavar="T1,T2,…", help="these tags (location codes with --locations), comma-separated"
+    )
+    labels.add_argument("--locations", action="store_true", help="location labels, scanned first at each place")
     labels.add_argument("--layout", choices=["a4", "50x30"], default="a4", help="A4 sheet of 3 x 8, or 50 x 30 mm")
     labels.add_argument("--format", choices=["pdf", "png"], default="pdf")
     labels.add_argument("--out", required=True, metavar="PATH", help="a file for PDF, a folder for PNG")

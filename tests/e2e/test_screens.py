@@ -107,11 +107,19 @@ async def test_an_asset_admin_prints_labels_from_the_app(phone, locale, live):
     ]
     assert sorted(u.rsplit("/t/", 1)[1] for u in read) == sorted(tags)
     await ph.page.wait_for_selector("[data-testid=print-result]")
+    async with ph.page.expect_download() as dl:
+        await ph.page.click("[data-testid=print-places]")
+    places = [
+        r.text
+        for page in pypdfium2.PdfDocument(await (await dl.value).path())
+        for r in zxingcpp.read_barcodes(page.render(scale=300 / 72).to_pil())
+    ]
+    assert len(places) == 10 and all("/t/LC" in u for u in places)  # Guangzhou's ten places
     async with live["services"].db.read() as s:
         from sqlalchemy import select
 
         from backend.domain.assets.models import LabelBatch
 
-        batch = (await s.execute(select(LabelBatch))).scalars().one()
-    assert (batch.source, batch.count, batch.layout) == ("app", len(tags), "a4")
+        batches = (await s.execute(select(LabelBatch).order_by(LabelBatch.created_at))).scalars().all()
+    assert [(b.source, b.kind, b.count) for b in batches] == [("app", "asset", len(tags)), ("app", "location", 10)]
     assert ph.errors == []

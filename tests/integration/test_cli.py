@@ -326,8 +326,22 @@ def test_labels_to_pdf_and_png_are_decodable_and_recorded_as_batches(demo_site, 
     assert "2 labels (1 reprints)" in out
     pages = sorted(folder.glob("*.png"))
     assert len(pages) == 2 and Image.open(pages[0]).size == (591, 354)  # 50 x 30 mm at 300 dpi
-    batches = site.query("SELECT source, layout, format, count, reprints FROM label_batch ORDER BY created_at")
-    assert batches[-2:] == [("cli", "a4", "pdf", 4, 0), ("cli", "50x30", "png", 2, 1)]
+    out = ok(site.run("labels", "--locations", "--all", "--out", str(tmp_path / "places.pdf")))
+    assert "20 location labels (0 reprints)" in out
+    read = [
+        r.text
+        for page in pypdfium2.PdfDocument(tmp_path / "places.pdf")
+        for r in zxingcpp.read_barcodes(page.render(scale=300 / 72).to_pil())
+    ]
+    assert sorted(u.rsplit("/t/", 1)[1] for u in read) == [
+        r[0] for r in site.query("SELECT code FROM location ORDER BY code")
+    ]
+    batches = site.query("SELECT source, kind, layout, format, count, reprints FROM label_batch ORDER BY created_at")
+    assert batches[-3:] == [
+        ("cli", "asset", "a4", "pdf", 4, 0),
+        ("cli", "asset", "50x30", "png", 2, 1),
+        ("cli", "location", "a4", "pdf", 20, 0),
+    ]
 
 
 def test_bad_label_commands_exit_2_and_record_nothing(demo_site, tmp_path):

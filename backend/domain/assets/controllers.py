@@ -92,7 +92,12 @@ class AssetController(Controller):
         if not data.all and not data.tags:
             raise ValidationFailed("Give the tags to print, or all: true.", code="no-labels")
         async with services.db.write() as s:
-            found = await svc.assets_for_labels(s, actor, None if data.all else data.tags)
+            wanted = None if data.all else data.tags
+            found: list[Any] = (
+                await svc.assets_for_labels(s, actor, wanted)
+                if data.kind == "asset"
+                else await svc.locations_for_labels(s, actor, wanted)
+            )
             pdf = await svc.render_labels(s, services.settings, found, layout=data.layout)
             batch = await svc.record_label_batch(s, actor, found, source="app", layout=data.layout, fmt="pdf")
         return Response(
@@ -114,19 +119,7 @@ class LabelBatchController(Controller):
         svc.require_asset_writer(actor, actor.org_path)
         async with services.db.read() as s:
             rows = (await s.execute(select(LabelBatch).order_by(LabelBatch.created_at.desc()).limit(200))).scalars()
-            return [
-                {
-                    "id": b.id,
-                    "createdAt": b.created_at.isoformat(),
-                    "createdBy": b.created_by,
-                    "source": b.source,
-                    "layout": b.layout,
-                    "format": b.format,
-                    "count": b.count,
-                    "reprints": b.reprints,
-                }
-                for b in rows
-            ]
+            return [svc.batch_value(b) for b in rows]
 
 
 class LocationController(Controller):

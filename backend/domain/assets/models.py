@@ -84,6 +84,8 @@ class LabelBatch(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(36))
     source: Mapped[str] = mapped_column(String(20))
+    #: asset labels, or location labels (what a stocktaker scans first at a place)
+    kind: Mapped[str] = mapped_column(String(20), default="asset")
     layout: Mapped[str] = mapped_column(String(20))
     format: Mapped[str] = mapped_column(String(10))
     count: Mapped[int] = mapped_column(Integer)
@@ -95,8 +97,10 @@ class LabelBatchItem(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     batch_id: Mapped[str] = mapped_column(ForeignKey("label_batch.id"), index=True)
-    asset_id: Mapped[str] = mapped_column(ForeignKey("asset.id"), index=True)
-    tag: Mapped[str] = mapped_column(String(40))
+    #: the asset tag or location code printed (a reprint when printed before)
+    tag: Mapped[str] = mapped_column(String(40), index=True)
+    asset_id: Mapped[str | None] = mapped_column(ForeignKey("asset.id"))
+    location_id: Mapped[str | None] = mapped_column(ForeignKey("location.id"))
     reprint: Mapped[bool] = mapped_column(Boolean)
 
 

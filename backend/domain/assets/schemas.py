@@ -59,8 +59,9 @@ class LocationCreate(StrictWireModel):
 
 
 class LabelRequest(StrictWireModel):
-    """Which labels to print: ``all`` assets in scope, or the given tags."""
+    """Which labels to print: ``all`` assets (or locations) in scope, or the given tags (codes)."""
 
+    kind: Literal["asset", "location"] = "asset"
     all: bool = False
     tags: Annotated[list[Annotated[str, StringConstraints(max_length=40)]], Field(max_length=10_000)] = Field(
         default_factory=list

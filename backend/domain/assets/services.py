@@ -402,45 +402,68 @@ async def create_location(tx: WriteTx, name: str, org_unit_id: str, code: str | 
 
 
 async def record_label_batch(
-    session: AsyncSession, actor: Actor | None, assets: list[Asset], *, source: str, layout: str, fmt: str
+    session: AsyncSession,
+    actor: Actor | None,
+    printed: list[Asset] | list[Location],
+    *,
+    source: str,
+    layout: str,
+    fmt: str,
 ) -> dict[str, Any]:
     """Record a print run (which tags, when, by whom); a tag printed before counts as a reprint."""
-    ids = [a.id for a in assets]
-    printed: set[str] = set()
-    for i in range(0, len(ids), 500):
-        printed.update(
-            (
-                await session.execute(
-                    select(LabelBatchItem.asset_id).where(LabelBatchItem.asset_id.in_(ids[i : i + 500])).distinct()
-                )
-            ).scalars()
+    kind = "location" if printed and isinstance(printed[0], Location) else "asset"
+    tags = [_printed_tag(x) for x in printed]
+    before: set[str] = set()
+    for i in range(0, len(tags), 500):
+        found = await session.execute(
+            select(LabelBatchItem.tag).where(LabelBatchItem.tag.in_(tags[i : i + 500])).distinct()
         )
+        before.update(found.scalars())
     batch = LabelBatch(
         id=new_id(),
         created_at=utcnow(),
         created_by=actor.user_id if actor else None,
         source=source,
+        kind=kind,
         layout=layout,
         format=fmt,
-        count=len(assets),
-        reprints=sum(1 for a in assets if a.id in printed),
+        count=len(printed),
+        reprints=sum(1 for t in tags if t in before),
     )
     session.add(batch)
     await session.flush()
-    if assets:
+    if printed:
         await session.execute(
             LabelBatchItem.__table__.insert(),  # type: ignore[attr-defined]
-            [{"batch_id": batch.id, "asset_id": a.id, "tag": a.tag, "reprint": a.id in printed} for a in assets],
+            [
+                {
+                    "batch_id": batch.id,
+                    "tag": _printed_tag(x),
+                    "asset_id": x.id if kind == "asset" else None,
+                    "location_id": x.id if kind == "location" else None,
+                    "reprint": _printed_tag(x) in before,
+                }
+                for x in printed
+            ],
         )
+    return batch_value(batch)
+
+
+def _printed_tag(x: Asset | Location) -> str:
+    return x.tag if isinstance(x, Asset) else x.code
+
+
+def batch_value(b: LabelBatch) -> dict[str, Any]:
     return {
-        "id": batch.id,
-        "createdAt": batch.created_at.isoformat(),
-        "createdBy": batch.created_by,
-        "source": source,
-        "layout": layout,
-        "format": fmt,
-        "count": batch.count,
-        "reprints": batch.reprints,
+        "id": b.id,
+        "createdAt": b.created_at.isoformat(),
+        "createdBy": b.created_by,
+        "source": b.source,
+        "kind": b.kind,
+        "layout": b.layout,
+        "format": b.format,
+        "count": b.count,
+        "reprints": b.reprints,
     }
 
 
@@ -702,29 +725,55 @@ async def assets_for_labels(session: AsyncSession, actor: Actor | None, tags: li
     for i in range(0, len(wanted), 500):
         for a in (await session.execute(q.where(Asset.tag.in_(wanted[i : i + 500])))).scalars():
             found[a.tag] = a
-    missing = [t for t in wanted if t not in found]
-    if missing:
-        raise NotFound(
-            f"No asset in your scope has the tag{'s' if len(missing) > 1 else ''} {', '.join(missing[:20])}.",
-            params={"entity": "asset", "tags": missing},
-        )
+    _all_found(wanted, found, "asset")
     return [found[t] for t in sorted(found)]
 
 
-async def label_items(session: AsyncSession, public_url: str, assets: list[Asset]) -> list[Any]:
+async def locations_for_labels(session: AsyncSession, actor: Actor | None, codes: list[str] | None) -> list[Location]:
+    """Location labels to print (what a stocktaker scans first at a place): all of the actor's
+    subtree (every one from the command line), or the given codes, all of which must exist."""
+    q = select(Location).join(OrgUnit, OrgUnit.id == Location.org_unit_id)
+    if actor is not None:
+        q = q.where(actor.asset_scope.path_clause(OrgUnit.path))
+    if codes is None:
+        return list((await session.execute(q.order_by(Location.code))).scalars())
+    wanted = []
+    for c in dict.fromkeys(codes):
+        try:
+            wanted.append(CODES.locations.validate(c))
+        except InvalidTag as e:
+            raise ValidationFailed(
+                f"{c} is not a valid location code ({e.reason}).",
+                code="invalid-tag",
+                params={"tag": c, "reason": e.reason},
+            ) from None
+    found = {loc.code: loc for loc in (await session.execute(q.where(Location.code.in_(wanted)))).scalars()}
+    _all_found(wanted, found, "location")
+    return [found[c] for c in sorted(found)]
+
+
+def _all_found(wanted: list[str], found: dict[str, Any], entity: str) -> None:
+    missing = [t for t in wanted if t not in found]
+    if missing:
+        raise NotFound(
+            f"No {entity} in your scope has the code{'s' if len(missing) > 1 else ''} {', '.join(missing[:20])}.",
+            params={"entity": entity, "tags": missing},
+        )
+
+
+async def label_items(session: AsyncSession, public_url: str, printed: list[Asset] | list[Location]) -> list[Any]:
     from scanner.labels import Label
     from scanner.payload import encode_url
 
     units = dict(tuple(r) for r in (await session.execute(select(OrgUnit.id, OrgUnit.name))).all())
-    return [
-        Label(
-            tag=a.tag,
-            url=encode_url(public_url, a.tag, CODES.assets),
-            name=a.name,
-            org_unit=units.get(a.org_unit_id, ""),
+    out = []
+    for x in printed:
+        fmt = CODES.assets if isinstance(x, Asset) else CODES.locations
+        tag = _printed_tag(x)
+        out.append(
+            Label(tag=tag, url=encode_url(public_url, tag, fmt), name=x.name, org_unit=units.get(x.org_unit_id, ""))
         )
-        for a in assets
-    ]
+    return out
 
 
 def write_labels(items: list[Any], layout: str, fmt: str, out: Any, font: str | None) -> list[Any]:
@@ -740,8 +789,10 @@ def write_labels(items: list[Any], layout: str, fmt: str, out: Any, font: str | 
     return write_png(items, out, chosen, font=font or None)
 
 
-async def render_labels(session: AsyncSession, settings: Any, assets: list[Asset], *, layout: str) -> bytes:
-    """One PDF of the assets' labels (rendered in a worker thread: it is CPU work)."""
+async def render_labels(
+    session: AsyncSession, settings: Any, assets: list[Asset] | list[Location], *, layout: str
+) -> bytes:
+    """One PDF of the labels (rendered in a worker thread: it is CPU work)."""
     import asyncio
     import tempfile
     from pathlib import Path

@@ -223,4 +223,7 @@ export const en = {
   'assets.printed': 'Labels for {n} assets saved as PDF; the print batch is recorded.',
   'assets.printFailed': 'The labels could not be made. Try again.',
   'assets.none': 'No assets on this phone.',
+  'assets.printPlaces': 'Print location labels (all my places)',
+  'assets.printedPlaces': 'Location labels saved as PDF; the print batch is recorded.',
+  'asset.locationLabel': 'Location label {code} {name}: scan it first at that place during a stocktake.',
 };

@@ -225,4 +225,7 @@ export const zh: Record<keyof typeof en, string> = {
   'assets.printed': '已保存 {n} 项资产的标签 PDF，打印批次已记录。',
   'assets.printFailed': '无法生成标签，请重试。',
   'assets.none': '本机没有资产。',
+  'assets.printPlaces': '打印地点标签（我的全部地点）',
+  'assets.printedPlaces': '地点标签 PDF 已保存，打印批次已记录。',
+  'asset.locationLabel': '地点标签 {code} {name}：盘点时在该地点先扫描它。',
 };

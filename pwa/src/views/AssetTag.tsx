@@ -7,9 +7,28 @@ import { parseScan } from '../scanner/tagcode';
 import type { Value } from '../sync/engine';
 import { Page, useStore } from './common';
 
-async function load(tag: string): Promise<{ asset: Value | null; from: 'phone' | 'server' | null; invalid: boolean }> {
+interface Found {
+  asset: Value | null;
+  from: 'phone' | 'server' | null;
+  invalid: boolean;
+  location?: Value;
+}
+
+/** A location label (what a stocktaker scans first at a place), from the campaigns on this phone. */
+async function location(tag: string): Promise<Found | null> {
+  for (const st of await store.stocktakes()) {
+    const fmt = st.codes?.location;
+    const read = fmt ? parseScan(tag, fmt) : null;
+    if (read?.kind !== 'tag') continue;
+    const loc = (st.locations ?? []).find((l: Value) => l.code === read.tag);
+    return { asset: null, from: null, invalid: false, location: loc ?? { code: read.tag, name: '' } };
+  }
+  return null;
+}
+
+async function load(tag: string): Promise<Found> {
   const read = parseScan(tag);
-  if (read.kind !== 'tag') return { asset: null, from: null, invalid: true };
+  if (read.kind !== 'tag') return (await location(tag)) ?? { asset: null, from: null, invalid: true };
   const local = await store.assetByTag(read.tag);
   if (local) return { asset: local, from: 'phone', invalid: false };
   try {
@@ -26,7 +45,12 @@ export function AssetTag({ tag }: { tag: string }) {
   return (
     <Page title={tag} back={() => go('/stocktake')}>
       {data?.invalid && <p class="banner danger">{t('asset.invalidTag')}</p>}
-      {data && !data.invalid && !data.asset && <p class="empty">{t('asset.notHere')}</p>}
+      {data?.location && (
+        <p class="card" data-testid="location-label">
+          {t('asset.locationLabel', { code: data.location.code, name: data.location.name })}
+        </p>
+      )}
+      {data && !data.invalid && !data.asset && !data.location && <p class="empty">{t('asset.notHere')}</p>}
       {data?.asset && (
         <dl class="facts card" data-testid="asset">
           <div>

@@ -25,14 +25,15 @@ export function Assets() {
   const rows = useStore(() => store.assets(q, 200), [q]) ?? [];
   const online = !!status.value.online;
 
-  async function print() {
+  async function print(kind: 'asset' | 'location') {
     setBusy(true);
     setMessage('');
     try {
-      const r = await store.request('/api/assets/labels', { tags: rows.map((a) => a.tag), layout });
+      const body = kind === 'asset' ? { tags: rows.map((a) => a.tag), layout } : { kind, all: true, layout };
+      const r = await store.request('/api/assets/labels', body);
       if (r.status === 200 && r.body.file) {
         save(r.body.file, r.body.type, r.body.name ?? 'labels.pdf');
-        setMessage(t('assets.printed', { n: rows.length }));
+        setMessage(kind === 'asset' ? t('assets.printed', { n: rows.length }) : t('assets.printedPlaces'));
       } else setMessage(r.body?.detail ?? t('assets.printFailed'));
     } catch {
       setMessage(t('assets.printFailed'));
@@ -51,8 +52,11 @@ export function Assets() {
             <option value="50x30">{t('assets.layoutThermal')}</option>
           </select>
         </Field>
-        <button type="button" class="primary wide" data-testid="print" disabled={!online || busy || rows.length === 0} onClick={print}>
+        <button type="button" class="primary wide" data-testid="print" disabled={!online || busy || rows.length === 0} onClick={() => print('asset')}>
           {t('assets.print', { n: rows.length })}
+        </button>
+        <button type="button" class="secondary wide" data-testid="print-places" disabled={!online || busy} onClick={() => print('location')}>
+          {t('assets.printPlaces')}
         </button>
         {!online && <p class="muted">{t('assets.printOnline')}</p>}
         {message && (

@@ -183,3 +183,18 @@ async def test_label_batches_print_decodable_labels_and_count_reprints(login, se
 async def test_a_label_link_opens_the_app_on_the_asset(http):
     r = await http.get("/t/AS00000001X", follow_redirects=False)
     assert r.status_code == 302 and r.headers["location"] == "/#/t/AS00000001X"
+
+
+async def test_location_labels_print_for_the_admins_units(login, settings):
+    admin = await login("assetadmin")
+    locations = (await admin.get("/api/locations")).json()
+    assert len(locations) == 10  # Guangzhou's two districts, five places each
+    r = await admin.post("/api/assets/labels", {"kind": "location", "all": True, "layout": "50x30"})
+    assert r.status_code == 200, r.text
+    assert sorted(_decode_pdf(r.content)) == sorted(f"{settings.app.public_url}/t/{x['code']}" for x in locations)
+    r = await admin.post("/api/assets/labels", {"kind": "location", "tags": [locations[0]["code"].lower()]})
+    assert r.status_code == 200
+    batches = (await admin.get("/api/label-batches")).json()
+    assert [(b["kind"], b["count"], b["reprints"]) for b in batches[:2]] == [("location", 1, 1), ("location", 10, 0)]
+    r = await admin.post("/api/assets/labels", {"kind": "location", "tags": ["AS00000001X"]})
+    assert r.status_code == 400 and r.json()["error"] == "invalid-tag"  # an asset tag is not a location code

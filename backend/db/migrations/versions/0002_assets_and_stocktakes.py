@@ -34,6 +34,7 @@ def upgrade() -> None:
     sa.Column('created_at', advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=36), nullable=True),
     sa.Column('source', sa.String(length=20), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('layout', sa.String(length=20), nullable=False),
     sa.Column('format', sa.String(length=10), nullable=False),
     sa.Column('count', sa.Integer(), nullable=False),
@@ -187,16 +188,18 @@ def upgrade() -> None:
     op.create_table('label_batch_item',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('batch_id', sa.String(length=36), nullable=False),
-    sa.Column('asset_id', sa.String(length=36), nullable=False),
     sa.Column('tag', sa.String(length=40), nullable=False),
+    sa.Column('asset_id', sa.String(length=36), nullable=True),
+    sa.Column('location_id', sa.String(length=36), nullable=True),
     sa.Column('reprint', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['asset_id'], ['asset.id'], name=op.f('fk_label_batch_item_asset_id_asset')),
     sa.ForeignKeyConstraint(['batch_id'], ['label_batch.id'], name=op.f('fk_label_batch_item_batch_id_label_batch')),
+    sa.ForeignKeyConstraint(['location_id'], ['location.id'], name=op.f('fk_label_batch_item_location_id_location')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_label_batch_item'))
     )
     with op.batch_alter_table('label_batch_item', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_label_batch_item_asset_id'), ['asset_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_label_batch_item_batch_id'), ['batch_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_label_batch_item_tag'), ['tag'], unique=False)
 
     op.create_table('stocktake_item',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -233,8 +236,8 @@ def downgrade() -> None:
 
     op.drop_table('stocktake_item')
     with op.batch_alter_table('label_batch_item', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_label_batch_item_tag'))
         batch_op.drop_index(batch_op.f('ix_label_batch_item_batch_id'))
-        batch_op.drop_index(batch_op.f('ix_label_batch_item_asset_id'))
 
     op.drop_table('label_batch_item')
     with op.batch_alter_table('asset_movement', schema=None) as batch_op:
