@@ -78,5 +78,9 @@ class StocktakeCreate(StrictWireModel):
     start: bool = False
 
 
+class StocktakeAssigneesIn(StrictWireModel):
+    assignee_ids: Annotated[list[Ref], Field(min_length=1, max_length=200)]
+
+
 class StocktakeCloseIn(StrictWireModel):
     reason: Reason | None = None

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from backend.deps import CurrentActor, Svc
 from backend.domain.assets.models import Location
-from backend.domain.assets.schemas import StocktakeCloseIn, StocktakeCreate
+from backend.domain.assets.schemas import StocktakeAssigneesIn, StocktakeCloseIn, StocktakeCreate
 from backend.domain.stocktake import services as svc
 from backend.domain.stocktake.models import Stocktake
 from backend.sync.changes import write_tx
@@ -59,6 +59,17 @@ class StocktakeController(Controller):
             await svc.get_stocktake(s, actor, stocktake_id)
         async with write_tx(services.db, actor, "api", services.poke) as tx:
             st = await svc.start_stocktake(tx, stocktake_id)
+        return svc.stocktake_value(st)
+
+    @post("/{stocktake_id:str}/assignees", status_code=200)
+    async def assignees(
+        self, stocktake_id: FromPath[str], data: JSONBody[StocktakeAssigneesIn], actor: CurrentActor, services: Svc
+    ) -> dict[str, Any]:
+        """Who counts: the campaign reaches the phones of stocktakers added and leaves those removed."""
+        async with services.db.read() as s:
+            await svc.get_stocktake(s, actor, stocktake_id)
+        async with write_tx(services.db, actor, "api", services.poke) as tx:
+            st = await svc.set_assignees(tx, stocktake_id, data.assignee_ids)
         return svc.stocktake_value(st)
 
     @post("/{stocktake_id:str}/close", status_code=200)

@@ -226,6 +226,42 @@ async def _assignees(tx: WriteTx, user_ids: list[str]) -> list[dict[str, Any]]:
     return [{"userId": u, "name": found[u].display_name, "finishedAt": None} for u in dict.fromkeys(user_ids)]
 
 
+async def set_assignees(tx: WriteTx, stocktake_id: str, user_ids: list[str]) -> Row:
+    """Change who counts (manager). The campaign, its expected list and its scans reach the phones of
+    stocktakers added and leave those of stocktakers removed (their scans stay); who had finished
+    keeps that mark. A closed campaign's stocktakers no longer change."""
+    st, path = await _campaign(tx, stocktake_id)
+    _require_manager(tx.actor, path)
+    if st.state == "closed":
+        raise Conflict("The stocktake is closed.", code="stocktake-closed")
+    if not user_ids:
+        raise ValidationFailed("A stocktake needs at least one stocktaker.", code="no-stocktakers")
+    fresh = await _assignees(tx, user_ids)
+    before = {a["userId"]: a for a in st.assignees or []}
+    assignees = [before.get(a["userId"], a) for a in fresh]
+    if [a["userId"] for a in assignees] == list(before):
+        return st
+    old = _audiences(st, path)
+    st.update(assignees=assignees, version=tx.version, updated_at=utcnow())
+    tx.update(STOCKTAKES, st, ("assignees", "version", "updated_at"))
+    await tx.write_rows()
+    keep = {a["userId"] for a in assignees}
+    await tx.session.execute(
+        ASSIGNEES.delete().where(ASSIGNEES.c.stocktake_id == st.id, ASSIGNEES.c.user_id.notin_(keep))
+    )
+    added = [a["userId"] for a in assignees if a["userId"] not in before]
+    if added:
+        await tx.session.execute(ASSIGNEES.insert(), [{"stocktake_id": st.id, "user_id": u} for u in added])
+    campaign_changed(tx, st, path, "stocktake", st.id, old)
+    for table, entity in ((ITEMS, "stocktake_item"), (SCANS, "stocktake_scan")):
+        for (row_id,) in (await tx.session.execute(select(table.c.id).where(table.c.stocktake_id == st.id))).all():
+            campaign_changed(tx, st, path, entity, row_id, old)
+    tx.audit("stocktake", st.id, "assign", {"assignees": [list(before), [a["userId"] for a in assignees]]})
+    if st.state == "open" and all(a["finishedAt"] for a in assignees):
+        await _close(tx, st, path, None, by=None)
+    return st
+
+
 async def start_stocktake(tx: WriteTx, stocktake_id: str) -> Row:
     """Freeze the expected list: every asset of the scope not disposed, as the book has it now."""
     st, path = await _campaign(tx, stocktake_id)

@@ -247,3 +247,36 @@ async def test_reconciliation_exports_as_csv_and_excel(team):
     sheet = load_workbook(io.BytesIO(x.content)).active
     values = [[c.value for c in r] for r in sheet.iter_rows()]
     assert len(values) == len(lines) and values[1][0] == lines[1].split(",")[0]
+
+
+async def test_changing_stocktakers_moves_the_campaign_between_phones(team, login):
+    a, b, manager = team
+    st = await _campaign(a)
+    await b.sync.pull()
+    item = _items(a)[0]
+    _scan(a, st, item["tag"], item["locationId"])
+    await a.sync.sync()
+    count = len([k for k in a.sync.base if k[0].startswith("stocktake")])
+    # a manager replaces stocktaker2 with a member of staff who sees no assets otherwise
+    admin = await login("care")
+    await admin.sync.pull()
+    assert not [k for k in admin.sync.base if k[0].startswith("stocktake")]
+    r = await manager.post(f"/api/stocktakes/{st['id']}/assignees", {"assigneeIds": [a.user["id"], admin.user["id"]]})
+    assert r.status_code == 200, r.text
+    assert [x["userId"] for x in r.json()["assignees"]] == [a.user["id"], admin.user["id"]]
+    await b.sync.pull()
+    assert not [k for k in b.sync.base if k[0].startswith("stocktake")]  # gone from the removed phone
+    await admin.sync.pull()
+    mine = [k for k in admin.sync.base if k[0].startswith("stocktake")]
+    assert len(mine) == count  # campaign, expected list and the scan so far reach the added phone
+    # the removed stocktaker can no longer scan; the added one can
+    _scan(b, st, item["tag"], item["locationId"])
+    await b.sync.sync()
+    assert [r.code for r in b.sync.rejected] == ["not-found"]
+    _scan(admin, st, _items(admin)[1]["tag"], _items(admin)[1]["locationId"])
+    await admin.sync.sync()
+    assert admin.sync.rejected == []
+    r = await manager.post(f"/api/stocktakes/{st['id']}/assignees", {"assigneeIds": []})
+    assert r.status_code == 400
+    r = await a.post(f"/api/stocktakes/{st['id']}/assignees", {"assigneeIds": [a.user["id"]]})
+    assert r.status_code == 403  # a stocktaker does not choose who counts
