@@ -145,7 +145,7 @@ def cmd_labels(settings: Settings, args: argparse.Namespace) -> int:
 
     async def run() -> tuple[list[Any], dict[str, Any]]:
         try:
-            async with db.write() as s:
+            async with db.read() as s:  # drawing takes seconds: not while holding the write lock
                 found: list[Any] = (
                     await assets.locations_for_labels(s, None, tags)
                     if args.locations
@@ -157,6 +157,7 @@ def cmd_labels(settings: Settings, args: argparse.Namespace) -> int:
                 written = await asyncio.to_thread(
                     assets.write_labels, items, args.layout, args.format, out, settings.assets.label_font
                 )
+            async with db.write() as s:
                 batch = await assets.record_label_batch(
                     s, None, found, source="cli", layout=args.layout, fmt=args.format
                 )

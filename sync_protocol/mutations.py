@@ -7,10 +7,10 @@ absent fields are untouched and ``null`` clears.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import AwareDatetime, Field, StringConstraints
 
 from .base import StrictWireModel
 from .entities import Condition, CustomerKind, CustomerStatus, Tier
@@ -82,7 +82,8 @@ class StocktakeScan(StrictWireModel):
     stocktake_id: Uuid
     tag: ScannedCode
     location_id: Uuid | None = None
-    scanned_at: datetime
+    #: when the phone read it, with its UTC offset
+    scanned_at: AwareDatetime
     condition: Condition = "ok"
     note: Text | None = None
     photo: Sha256 | None = None

@@ -83,6 +83,8 @@ class LabelBatch(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(36))
+    #: the printing user's unit (who may list the batch); none for the command line
+    org_unit_id: Mapped[str | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
     source: Mapped[str] = mapped_column(String(20))
     #: asset labels, or location labels (what a stocktaker scans first at a place)
     kind: Mapped[str] = mapped_column(String(20), default="asset")

@@ -206,6 +206,13 @@ async def unit_path(tx: WriteTx, org_unit_id: str) -> str:
     return str(tx.cache[key])
 
 
+def require_label_printer(actor: Actor) -> None:
+    """Printing labels (a recorded batch) is the asset administrators' work."""
+    scope = actor.asset_write_scope
+    if not (scope.everything or scope.subtrees):
+        raise PermissionDenied("Only an asset administrator may print labels.", code="forbidden")
+
+
 def require_asset_writer(actor: Actor, path: str) -> None:
     if not actor.asset_write_scope.sees_path(path):
         raise PermissionDenied("Only an asset administrator of this unit may change its assets.", code="forbidden")
@@ -222,8 +229,13 @@ async def _check_refs(tx: WriteTx, values: dict[str, Any]) -> None:
         if not tx.cache[key]:
             raise ValidationFailed("The custodian must be an active user.", code="invalid-custodian")
     location = values.get("location_id")
-    if location is not None and await tx.get(LOCATIONS, location) is None:
-        raise ValidationFailed("The location does not exist.", code="unknown-location", params={"id": location})
+    if location is not None:
+        loc = await tx.get(LOCATIONS, location)
+        # a place of a unit whose assets the actor manages (else it could pull others' places in)
+        if loc is None or not tx.actor.asset_write_scope.sees_path(await unit_path(tx, loc.org_unit_id)):
+            raise ValidationFailed(
+                "The location does not exist or is not in your units.", code="unknown-location", params={"id": location}
+            )
 
 
 def check_fields(values: dict[str, Any]) -> None:
@@ -368,6 +380,8 @@ async def create_location(tx: WriteTx, name: str, org_unit_id: str, code: str | 
             code = fmt.validate(code)
         except InvalidTag as e:
             raise ValidationFailed(f"{code} is not a valid location code ({e.reason}).", code="invalid-tag") from None
+        if (await tx.session.execute(select(Location.id).where(Location.code == code))).first() is not None:
+            raise ValidationFailed(f"The location code {code} is already used.", code="tag-taken", params={"tag": code})
     else:  # the next number: after the highest code stored, or allocated earlier in this transaction
         key = ("next-location-number",)
         if key not in tx.cache:
@@ -423,6 +437,7 @@ async def record_label_batch(
         id=new_id(),
         created_at=utcnow(),
         created_by=actor.user_id if actor else None,
+        org_unit_id=actor.org_unit_id if actor else None,
         source=source,
         kind=kind,
         layout=layout,
@@ -527,33 +542,33 @@ class ImportFailed(ValidationFailed):
     title = "The file was not imported"
 
 
-def read_table(filename: str, data: bytes) -> list[dict[str, str]]:
-    """Rows of a CSV (UTF-8, with or without BOM, or GB18030) or Excel (.xlsx) file, as heading -> text."""
+def read_table(filename: str, data: bytes, max_rows: int = MAX_IMPORT_ROWS) -> list[dict[str, str]]:
+    """Rows of a CSV (UTF-8, with or without BOM, or GB18030) or Excel (.xlsx) file, as heading -> text.
+    Reading stops after ``max_rows`` + 1 rows (the caller refuses the file then); a file that cannot be
+    read is an ``ImportFailed``, whatever the parser says."""
+    import csv
+    import io
+    import itertools
+
     name = filename.lower()
-    if name.endswith(".xlsx"):
-        import io
+    if not (name.endswith(".xlsx") or name.endswith(".csv")):
+        raise ImportFailed("Upload a .csv or .xlsx file.", code="unsupported-file")
+    try:
+        if name.endswith(".xlsx"):
+            from openpyxl import load_workbook
 
-        from openpyxl import load_workbook
-
-        try:
             wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception:
-            raise ImportFailed("The file is not a readable .xlsx workbook.", code="unreadable-file") from None
-        rows = wb.worksheets[0].iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None:
-            return []
-        heads = [str(h).strip() if h is not None else "" for h in header]
-        out = []
-        for values in rows:
-            if values is None or all(v is None or str(v).strip() == "" for v in values):
-                continue
-            out.append({h: _cell(v) for h, v in zip(heads, values, strict=False) if h})
-        return out
-    if name.endswith(".csv"):
-        import csv
-        import io
-
+            rows = wb.worksheets[0].iter_rows(values_only=True)
+            header = next(rows, None)
+            if header is None:
+                return []
+            heads = [str(h).strip() if h is not None else "" for h in header]
+            out = []
+            for values in itertools.islice(rows, max_rows + 1):
+                if values is None or all(v is None or str(v).strip() == "" for v in values):
+                    continue
+                out.append({h: _cell(v) for h, v in zip(heads, values, strict=False) if h})
+            return out
         for encoding in ("utf-8-sig", "gb18030"):
             try:
                 text = data.decode(encoding)
@@ -564,11 +579,16 @@ def read_table(filename: str, data: bytes) -> list[dict[str, str]]:
             raise ImportFailed("The CSV file is neither UTF-8 nor GB18030 text.", code="unreadable-file")
         reader = csv.DictReader(io.StringIO(text))
         return [
-            {(k or "").strip(): (v or "").strip() for k, v in r.items() if k}
-            for r in reader
+            {(k or "").strip(): (v or "").strip() for k, v in r.items() if isinstance(k, str) and k}
+            for r in itertools.islice(reader, max_rows + 1)
             if any((v or "").strip() for v in r.values() if isinstance(v, str))
         ]
-    raise ImportFailed("Upload a .csv or .xlsx file.", code="unsupported-file")
+    except ImportFailed:
+        raise
+    except Exception:  # zip, XML or CSV errors: what the parser says is no use to the person
+        raise ImportFailed(
+            f"The file {filename} could not be read as {name.rsplit('.', 1)[-1].upper()}.", code="unreadable-file"
+        ) from None
 
 
 def _cell(v: Any) -> str:
@@ -583,11 +603,16 @@ def _cell(v: Any) -> str:
     return str(v).strip()
 
 
-async def import_assets(tx: WriteTx, filename: str, data: bytes) -> dict[str, Any]:
-    """Import an asset book: every row is checked first; with any error nothing is stored and the
-    report says, row by row, what to fix. Rows with a known tag update that asset; rows without a
-    tag get the next free ones; rows with a new tag create the asset under it."""
-    rows = read_table(filename, data)
+#: Longest text per column (the columns' sizes).
+IMPORT_LENGTHS = {"tag": 40, "name": 200, "category_code": 40, "model": 200, "serial": 100, "location": 200}
+IMPORT_LENGTHS |= {"custodian": 80, "department": 40, "status": 40, "lifecycle": 40}
+
+
+async def import_assets(tx: WriteTx, rows: list[dict[str, str]]) -> dict[str, Any]:
+    """Import an asset book (rows from ``read_table``, read before the write transaction): every row is
+    checked first; with any error nothing is stored and the report says, row by row, what to fix.
+    Rows with a known tag update that asset (only the columns the file has); rows without a tag get
+    the next free ones; rows with a new tag create the asset under it."""
     if not rows:
         raise ImportFailed("The file has no rows.", code="empty-file")
     if len(rows) > MAX_IMPORT_ROWS:
@@ -608,10 +633,14 @@ async def import_assets(tx: WriteTx, filename: str, data: bytes) -> dict[str, An
     users: dict[str, str] = dict(
         tuple(r) for r in (await s.execute(select(User.username, User.id).where(User.disabled_at.is_(None)))).all()
     )
-    locations: dict[str, str] = dict(tuple(r) for r in (await s.execute(select(Location.code, Location.id))).all())
-    location_names = {
-        (n, u): i for i, n, u in (await s.execute(select(Location.id, Location.name, Location.org_unit_id))).all()
-    }
+    managed = (
+        select(Location.id, Location.code, Location.name, Location.org_unit_id)
+        .join(OrgUnit, OrgUnit.id == Location.org_unit_id)
+        .where(tx.actor.asset_write_scope.path_clause(OrgUnit.path))
+    )
+    places = (await s.execute(managed)).all()
+    locations = {code: i for i, code, _, _ in places}
+    location_names = {(n, u): i for i, _, n, u in places}
     errors: list[dict[str, Any]] = []
     parsed: list[dict[str, Any]] = []
     seen_tags: dict[str, int] = {}
@@ -624,12 +653,14 @@ async def import_assets(tx: WriteTx, filename: str, data: bytes) -> dict[str, An
         for c in REQUIRED_IMPORT:
             if not r.get(c):
                 bad(c, "required")
-        if r.get("name") and len(r["name"]) > 200:
-            bad("name", "longer than 200 characters")
+        for c, most in IMPORT_LENGTHS.items():
+            if len(r.get(c) or "") > most:
+                bad(c, f"longer than {most} characters")
         values["name"] = r.get("name")
         values["category_code"] = r.get("category_code")
-        values["model"] = r.get("model") or None
-        values["serial"] = r.get("serial") or None
+        for c in ("model", "serial"):
+            if c in r:  # a column the file does not have leaves the field as it is
+                values[c] = r[c] or None
         unit = units.get(r.get("department", ""))
         if r.get("department") and unit is None:
             bad("department", f"no org unit with code {r['department']}")

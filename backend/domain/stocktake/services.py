@@ -176,6 +176,21 @@ async def create_stocktake(
     """A campaign over an org unit's subtree (all its locations), or over the given locations."""
     path = await assets.unit_path(tx, org_unit_id)
     _require_manager(tx.actor, path)
+    if location_ids:  # places of the campaign's own unit subtree only: their assets are its book
+        found = set(
+            (
+                await tx.session.execute(
+                    select(Location.id)
+                    .join(OrgUnit, OrgUnit.id == Location.org_unit_id)
+                    .where(Location.id.in_(set(location_ids)), OrgUnit.path.startswith(path, autoescape=True))
+                )
+            ).scalars()
+        )
+        outside = sorted(set(location_ids) - found)
+        if outside:
+            raise ValidationFailed(
+                "Every location must belong to the stocktake's unit.", code="unknown-location", params={"ids": outside}
+            )
     assignees = await _assignees(tx, assignee_ids)
     st = tx.insert(
         STOCKTAKES,
@@ -253,9 +268,13 @@ async def set_assignees(tx: WriteTx, stocktake_id: str, user_ids: list[str]) -> 
     if added:
         await tx.session.execute(ASSIGNEES.insert(), [{"stocktake_id": st.id, "user_id": u} for u in added])
     campaign_changed(tx, st, path, "stocktake", st.id, old)
+    # The expected list and the scans did not change: only phones that gain or lose them hear of it
+    # (by user, no path: the unit's managers already hold them).
+    moved: set[str] = {u for u, _ in old if u} ^ {a["userId"] for a in assignees}
     for table, entity in ((ITEMS, "stocktake_item"), (SCANS, "stocktake_scan")):
         for (row_id,) in (await tx.session.execute(select(table.c.id).where(table.c.stocktake_id == st.id))).all():
-            campaign_changed(tx, st, path, entity, row_id, old)
+            for u in sorted(moved):
+                tx.changed(entity, row_id, (u, None), (u, None))
     tx.audit("stocktake", st.id, "assign", {"assignees": [list(before), [a["userId"] for a in assignees]]})
     if st.state == "open" and all(a["finishedAt"] for a in assignees):
         await _close(tx, st, path, None, by=None)
@@ -276,13 +295,14 @@ async def start_stocktake(tx: WriteTx, stocktake_id: str) -> Row:
     else:
         loc_q = loc_q.where(OrgUnit.path.startswith(path, autoescape=True))
     locations = list((await s.execute(loc_q.order_by(Location.code))).scalars())
-    asset_q = select(Asset).where(Asset.status != "disposed")
+    # the book of the campaign's unit subtree (at the chosen places, when it has some)
+    asset_q = (
+        select(Asset)
+        .join(OrgUnit, OrgUnit.id == Asset.org_unit_id)
+        .where(Asset.status != "disposed", OrgUnit.path.startswith(path, autoescape=True))
+    )
     if location_ids:
         asset_q = asset_q.where(Asset.location_id.in_(location_ids))
-    else:
-        asset_q = asset_q.join(OrgUnit, OrgUnit.id == Asset.org_unit_id).where(
-            OrgUnit.path.startswith(path, autoescape=True)
-        )
     book = list((await s.execute(asset_q.order_by(Asset.tag))).scalars())
     now = utcnow()
     st.update(
@@ -388,6 +408,7 @@ async def undo(tx: WriteTx, args: m.StocktakeUndo) -> Row:
     if sc.scanned_by != tx.actor.user_id:
         raise PermissionDenied("Only the stocktaker who scanned it can undo a scan.", code="not-your-scan")
     st, path = await _campaign(tx, sc.stocktake_id)
+    _assignee(st, path, tx.actor)  # a stocktaker taken off the campaign changes nothing in it
     if st.state == "closed":
         raise Conflict("The stocktake is closed; the scan stays.", code="stocktake-closed")
     if sc.undone_at is None:
@@ -486,6 +507,10 @@ async def reconcile(session: AsyncSession, stocktake_id: str) -> dict[str, Any]:
             )
         ).scalars()
     )
+    # Scans that arrived after the close are kept and listed, but do not change the closed result
+    # (nor the follow-up items made from it).
+    late = [sc for sc in scans if sc.late]
+    scans = [sc for sc in scans if not sc.late]
     by_tag: dict[str, list[StocktakeScan]] = defaultdict(list)
     for sc in scans:
         by_tag[sc.tag].append(sc)
@@ -525,7 +550,11 @@ async def reconcile(session: AsyncSession, stocktake_id: str) -> dict[str, Any]:
         "state": st.state,
         "totals": totals,
         "matchRate": round(totals["matched"] / totals["expected"], 4) if totals["expected"] else None,
-        "lateScans": sum(1 for sc in scans if sc.late),
+        "lateScans": len(late),
+        "late": [
+            {"tag": sc.tag, "assetId": sc.asset_id, "locationId": sc.location_id, "scannedBy": sc.scanned_by}
+            for sc in late
+        ],
         "locations": [
             {"locationId": loc_id, **counts}
             for loc_id, counts in sorted(per_location.items(), key=lambda kv: kv[0] or "")

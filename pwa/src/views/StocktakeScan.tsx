@@ -48,8 +48,12 @@ export function StocktakeScan({ id }: { id: string }) {
   const video = useRef<HTMLVideoElement>(null);
   const items = useMemo(() => new Map((data?.items ?? []).map((i) => [i.tag, i])), [data?.items]);
   // What the camera's callback reads: always this render's values (it was set up on an earlier one).
-  const state = useRef({ data, items, locationId, condition, note, lastText: '', lastAt: 0 });
+  const state = useRef({ data, items, locationId, condition, note, seen: new Map<string, number>(), recorded: [] as Value[] });
   state.current = { ...state.current, data, items, locationId, condition, note };
+  // Scans recorded since the store last answered: counted as made until it shows them.
+  useEffect(() => {
+    state.current.recorded = [];
+  }, [data]);
   useEffect(() => () => camera?.stop(), [camera]);
 
   const st = data?.st;
@@ -75,18 +79,21 @@ export function StocktakeScan({ id }: { id: string }) {
   async function handle(text: string, typed = false): Promise<Read> {
     const s = state.current;
     const now = Date.now();
-    if (!typed && text === s.lastText && now - s.lastAt < REPEAT_MS) {
-      s.lastAt = now;
-      return { kind: 'duplicate', tag: text, item: null };
+    if (!typed) {
+      // The camera sees a label many times a second, and two labels in view alternate: each text
+      // counts once until it has been out of sight for a moment.
+      const at = s.seen.get(text);
+      s.seen.set(text, now);
+      if (at !== undefined && now - at < REPEAT_MS) return { kind: 'duplicate', tag: text, item: null };
+      if (s.seen.size > 500) s.seen.clear();
     }
-    s.lastText = text;
-    s.lastAt = now;
     const d = s.data as Data;
-    const read = classify(text, d.st as never, s.items, d.scans, s.locationId);
+    const read = classify(text, d.st as never, s.items, [...d.scans, ...s.recorded], s.locationId);
     if (read.kind === 'location') {
       chooseLocation(read.location.id);
       state.current.locationId = read.location.id;
     } else if (read.kind === 'expected' || read.kind === 'mislocated' || read.kind === 'surplus') {
+      s.recorded.push({ tag: read.tag, locationId: s.locationId, undone: false });
       await store.mutate('stocktake.scan', {
         id: uuid(),
         stocktakeId: id,
@@ -138,6 +145,7 @@ export function StocktakeScan({ id }: { id: string }) {
     if (read.kind === 'misread') setManualError(t('scan.checkFailed'));
     else if (read.kind === 'foreign' && judged.reason === 'wrong-length' && fmt) setManualError(t('scan.tagLength', { n: fmt.prefix.length + fmt.digits + 1 }));
     else if (read.kind === 'foreign') setManualError(t('scan.notTagOrSerial'));
+    else if (read.kind === 'need-location') setManualError(t('scan.needLocation')); // kept: scan the place, then add it
     else {
       setManualError('');
       setManual('');

@@ -198,3 +198,53 @@ async def test_location_labels_print_for_the_admins_units(login, settings):
     assert [(b["kind"], b["count"], b["reprints"]) for b in batches[:2]] == [("location", 1, 1), ("location", 10, 0)]
     r = await admin.post("/api/assets/labels", {"kind": "location", "tags": ["AS00000001X"]})
     assert r.status_code == 400 and r.json()["error"] == "invalid-tag"  # an asset tag is not a location code
+
+
+async def test_scope_of_places_labels_and_batches(login):
+    gz = await login("assetadmin")
+    hq = await login("admin")
+    gz_codes = {y["code"] for y in (await gz.get("/api/locations")).json()}
+    shenzhen = next(x for x in (await hq.get("/api/locations")).json() if x["code"] not in gz_codes)
+    mine = (await gz.get("/api/assets", params={"limit": 500})).json()["items"]
+    th = await _unit(gz, "GZ-TH")
+    asset = next(a for a in mine if a["orgUnitId"] == th["id"])
+    # an asset cannot be put in another unit's place, nor a campaign cover one
+    r = await gz.patch(f"/api/assets/{asset['id']}", {"locationId": shenzhen["id"]})
+    assert r.status_code == 400 and r.json()["error"] == "unknown-location"
+    stocktaker = await login("stocktaker")
+    r = await gz.post(
+        "/api/stocktakes",
+        {"name": "x", "orgUnitId": th["id"], "locationIds": [shenzhen["id"]], "assigneeIds": [stocktaker.user["id"]]},
+    )
+    assert r.status_code == 400 and r.json()["params"]["ids"] == [shenzhen["id"]]
+    # a location code is used once
+    r = await gz.post("/api/locations", {"name": "又一个", "orgUnitId": th["id"], "code": shenzhen["code"]})
+    assert r.status_code == 400 and r.json()["error"] == "tag-taken"
+    # printing is the asset admins' work; they list their own units' batches only
+    for who in ("auditor", "manager", "rep1"):
+        s = await login(who)
+        r = await s.post("/api/assets/labels", {"all": True})
+        assert r.status_code == 403, who
+    r = await hq.post("/api/assets/labels", {"kind": "location", "tags": [shenzhen["code"]]})
+    assert r.status_code == 200
+    assert [b["kind"] for b in (await hq.get("/api/label-batches")).json()] == ["location"]
+    assert (await gz.get("/api/label-batches")).json() == []
+
+
+async def test_import_refuses_unreadable_files_and_overlong_cells_and_keeps_absent_columns(login):
+    admin = await login("assetadmin")
+    one = (await admin.get("/api/assets", params={"limit": 1})).json()["items"][0]
+    assert one["model"] and one["serial"]
+    r = await _import(admin, "book.csv", f"tag,name,category,department\n{one['tag']},改名,{'9' * 41},GZ-TH\n".encode())
+    assert r.status_code == 400 and r.json()["errors"] == [
+        {"row": 2, "column": "category_code", "message": "longer than 40 characters"}
+    ]
+    r = await _import(admin, "book.csv", f"name,category,department\n{'x' * 140_000},01,GZ-TH\n".encode())
+    assert r.status_code == 400  # a cell beyond the CSV reader's limit is a clear refusal, not a 500
+    good = _xlsx([["tag", "name"], [one["tag"], "x"]])
+    r = await _import(admin, "book.xlsx", good[: len(good) // 2])
+    assert r.status_code == 400 and r.json()["error"] == "unreadable-file"
+    r = await _import(admin, "book.csv", f"tag,name,category,department\n{one['tag']},改名,0301,GZ-TH\n".encode())
+    assert r.status_code == 200, r.text
+    after = (await admin.get(f"/api/assets/{one['id']}")).json()
+    assert after["name"] == "改名" and (after["model"], after["serial"]) == (one["model"], one["serial"])

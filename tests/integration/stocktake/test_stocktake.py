@@ -186,7 +186,8 @@ async def test_finish_close_rule_with_override_refused_then_auto_close_and_a_lat
     assert a.sync.rejected == []
     assert a.sync.base[("stocktake_scan", late)]["late"] is True
     report = await _report(manager, st)
-    assert report["lateScans"] == 1 and report["totals"]["matched"] == 3
+    assert report["lateScans"] == 1 and report["late"][0]["tag"] == items[2]["tag"]
+    assert report["totals"]["matched"] == 2  # the closed result stands; the late scan is listed apart
     # discrepancies became follow-up items at the close (the late scan came after them)
     follow = (await manager.get(f"/api/stocktakes/{st['id']}/followups")).json()
     assert {f["tag"] for f in follow if f["kind"] == "missing"} == {i["tag"] for i in items[2:]}
@@ -280,3 +281,25 @@ async def test_changing_stocktakers_moves_the_campaign_between_phones(team, logi
     assert r.status_code == 400
     r = await a.post(f"/api/stocktakes/{st['id']}/assignees", {"assigneeIds": [a.user["id"]]})
     assert r.status_code == 403  # a stocktaker does not choose who counts
+
+
+async def test_a_scan_needs_its_time_zone_and_a_removed_stocktaker_cannot_undo(team):
+    a, b, manager = team
+    st = await _campaign(a)
+    item = _items(a)[0]
+    a.sync.mutate(
+        "stocktake.scan",
+        {"id": new_uuid(), "stocktakeId": st["id"], "tag": item["tag"], "scannedAt": "2026-11-23T10:00:00"},
+    )
+    await a.sync.sync()
+    assert [r.code for r in a.sync.rejected] == ["bad-args"]
+    await b.sync.pull()
+    sid = _scan(b, st, item["tag"], item["locationId"])
+    await b.sync.sync()
+    r = await manager.post(f"/api/stocktakes/{st['id']}/assignees", {"assigneeIds": [a.user["id"]]})
+    assert r.status_code == 200
+    b.sync.mutate("stocktake.undo", {"id": sid})
+    await b.sync.sync()
+    assert [r.code for r in b.sync.rejected] == ["not-found"]
+    line = {x["tag"]: x for x in (await _report(manager, st))["lines"]}[item["tag"]]
+    assert line["result"] == "matched"  # the scan stands

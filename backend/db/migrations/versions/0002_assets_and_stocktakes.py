@@ -33,14 +33,19 @@ def upgrade() -> None:
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('created_at', advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=36), nullable=True),
+    sa.Column('org_unit_id', sa.String(length=36), nullable=True),
     sa.Column('source', sa.String(length=20), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('layout', sa.String(length=20), nullable=False),
     sa.Column('format', sa.String(length=10), nullable=False),
     sa.Column('count', sa.Integer(), nullable=False),
     sa.Column('reprints', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['org_unit_id'], ['org_unit.id'], name=op.f('fk_label_batch_org_unit_id_org_unit')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_label_batch'))
     )
+    with op.batch_alter_table('label_batch', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_label_batch_org_unit_id'), ['org_unit_id'], unique=False)
+
     op.create_table('location',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('code', sa.String(length=40), nullable=False),
@@ -278,6 +283,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_location_org_unit_id'))
 
     op.drop_table('location')
+    with op.batch_alter_table('label_batch', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_label_batch_org_unit_id'))
+
     op.drop_table('label_batch')
     op.drop_table('asset_import')
     # ### end Alembic commands ###
