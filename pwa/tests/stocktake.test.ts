@@ -38,6 +38,7 @@ describe('progress', () => {
       { tag: items[2].tag, locationId: 'l1', undone: false }, // booked at l2, found at l1
       { tag: items[1].tag, locationId: 'l1', undone: true },
       { tag: makeTag(50, asset), locationId: 'l2', undone: false },
+      { tag: makeTag(50, asset), locationId: 'l2', undone: false }, // a second stocktaker's read: counted once
     ];
     const { total, locations } = progress(campaign, items, scans);
     const [p1, p2] = locations;

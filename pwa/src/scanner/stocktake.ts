@@ -72,9 +72,14 @@ export function progress(campaign: Campaign, items: Value[], scans: Value[]): { 
     if (seen.has(it.tag)) p.found++;
     else p.missing++;
   }
+  // Reads at a place of assets the book puts elsewhere or nowhere: each tag once per place, however
+  // many stocktakers read it; an asset the book gives no place is simply found (as the server says).
+  const extra = new Set<string>();
   for (const s of scans) {
     if (s.undone || !s.locationId) continue;
-    if (expectedAt.get(s.tag) !== s.locationId) {
+    if (expectedAt.has(s.tag) && expectedAt.get(s.tag) === null) continue;
+    if (expectedAt.get(s.tag) !== s.locationId && !extra.has(`${s.locationId}|${s.tag}`)) {
+      extra.add(`${s.locationId}|${s.tag}`);
       const p = byId.get(s.locationId);
       if (p) p.extra++;
     }
