@@ -37,6 +37,7 @@ from backend.domain.org.services import tree
 from backend.domain.stocktake.controllers import StocktakeController
 from backend.errors import DomainError, ValidationFailed
 from backend.settings import Settings
+from backend.sync.attachments import AttachmentController
 from backend.sync.controllers import SyncController
 from backend.sync.registry import load_all
 from sync_protocol.envelopes import PROTOCOL_VERSION, SCHEMA_VERSION
@@ -235,6 +236,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         LocationController,
         StocktakeController,
         SyncController,
+        AttachmentController,
         health,
         org_units,
         label_link,

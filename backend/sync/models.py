@@ -90,3 +90,17 @@ class Conflict(Base):
     lost_device_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class Attachment(Base):
+    """A photo or file, stored by the SHA-256 of its bytes (content-addressed): uploaded separately
+    from the mutations that name it, idempotently, so one taken offline is never lost or stored twice
+    (invariant 9). The bytes live in ``<var>/attachments/<2 hex>/<sha256>``."""
+
+    __tablename__ = "attachment"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    uploaded_by: Mapped[str] = mapped_column(String(36), index=True)
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

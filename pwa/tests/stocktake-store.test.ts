@@ -58,3 +58,18 @@ describe('stocktake rows on the phone', () => {
     expect(e.outbox()).toEqual([]);
   });
 });
+
+describe('photos', () => {
+  it('keeps a photo by its hash until the server has it, once however often it is added', async () => {
+    const { e } = await engine();
+    const bytes = new Uint8Array([255, 216, 255, 224, 1, 2, 3]);
+    e.addAttachment('ab'.repeat(32), 'image/jpeg', bytes);
+    e.addAttachment('ab'.repeat(32), 'image/jpeg', bytes);
+    expect(e.status().pendingPhotos).toBe(1);
+    const [p] = e.pendingAttachments();
+    expect([p.sha256, p.type, [...p.bytes]]).toEqual(['ab'.repeat(32), 'image/jpeg', [...bytes]]);
+    e.attachmentUploaded(p.sha256);
+    expect(e.status().pendingPhotos).toBe(0);
+    expect(e.pendingAttachments()).toEqual([]);
+  });
+});

@@ -123,3 +123,45 @@ async def test_an_asset_admin_prints_labels_from_the_app(phone, locale, live):
         batches = (await s.execute(select(LabelBatch).order_by(LabelBatch.created_at))).scalars().all()
     assert [(b.source, b.kind, b.count) for b in batches] == [("app", "asset", len(tags)), ("app", "location", 10)]
     assert ph.errors == []
+
+
+async def test_a_photo_taken_offline_goes_with_its_scan_and_reaches_the_server(phone, live, tmp_path):
+    import io
+
+    from PIL import Image
+    from sqlalchemy import select
+
+    from backend.domain.stocktake.models import StocktakeScan
+    from backend.sync.attachments import store_path
+    from backend.sync.models import Attachment
+
+    picture = tmp_path / "broken-screen.jpg"
+    Image.new("RGB", (2400, 1800), (180, 40, 40)).save(picture, "JPEG")
+    ph = await phone("zh-CN")
+    await ph.login("stocktaker")
+    await ph.offline(True)
+    await ph.page.click("[data-testid=stocktake-list] li a")
+    await ph.page.wait_for_selector("[data-testid=locations] li")
+    item = await ph.page.evaluate(
+        "outpost.store.stocktakes().then(([s]) => outpost.store.stocktakeItems(s.id))"
+        ".then(i => i.find(x => x.locationId))"
+    )
+    await ph.page.select_option("[data-testid=location]", item["locationId"])
+    await ph.page.set_input_files("[data-testid=photo]", str(picture))
+    await ph.page.wait_for_selector("[data-testid=photo-preview]")
+    await ph.page.fill("[data-testid=manual]", item["tag"])
+    await ph.page.click("form.manual button[type=submit]")
+    await ph.page.wait_for_selector(f"[data-testid=scans] li[data-tag='{item['tag']}']")
+    assert await ph.page.query_selector("[data-testid=photo-preview]") is None  # it went with that scan
+    await _check(ph, "zh-CN-14-scan-photo")
+    await ph.offline(False)
+    await ph.synced(timeout=30_000)
+    await ph.sync_now()
+    assert await ph.page.query_selector("[data-testid=pending-photos]") is None
+    async with live["services"].db.read() as s:
+        scan = (await s.execute(select(StocktakeScan).where(StocktakeScan.tag == item["tag"]))).scalars().one()
+        att = await s.get(Attachment, scan.photo)
+    assert scan.condition == "ok" and att is not None and att.content_type == "image/jpeg"
+    stored = store_path(live["services"].settings.app.var_dir, scan.photo).read_bytes()
+    assert max(Image.open(io.BytesIO(stored)).size) == 1600  # shrunk on the phone before it was kept
+    assert ph.errors == []

@@ -585,6 +585,7 @@ def _line(
         "scannedBy": sorted({sc.scanned_by for sc in seen}),
         "condition": last.condition if last else None,
         "note": last.note if last else None,
+        "photo": next((sc.photo for sc in reversed(seen) if sc.photo), None),
         "late": any(sc.late for sc in seen),
     }
 

@@ -9,6 +9,7 @@ export interface Status {
   oldestPendingAt?: number | null;
   rejected?: number;
   conflicts?: number;
+  pendingPhotos?: number;
   lastSyncAt?: number | null;
   lastError?: string | null;
   progress?: { done: number; total: number } | null;
@@ -87,6 +88,7 @@ export const store = {
   stocktakeScans: (id: string) => call<Value[]>('stocktakeScans', id),
   assetByTag: (tag: string) => call<Value | null>('assetByTag', tag),
   assets: (q: string, limit = 200) => call<Value[]>('assets', q, limit),
+  attachPhoto: (bytes: ArrayBuffer, type: string) => call<string>('attachPhoto', bytes, type),
   outbox: () => call<OutboxEntry[]>('outbox'),
   exportOutbox: () => call<string>('exportOutbox'),
   mutate: (name: string, args: Value) => call<OutboxEntry>('mutate', name, args),

@@ -226,4 +226,10 @@ export const en = {
   'assets.printPlaces': 'Print location labels (all my places)',
   'assets.printedPlaces': 'Location labels saved as PDF; the print batch is recorded.',
   'asset.locationLabel': 'Location label {code} {name}: scan it first at that place during a stocktake.',
+  'scan.photo': 'Take a photo for the next scan',
+  'scan.photoAgain': 'Take another photo',
+  'scan.photoAlt': 'Photo for the next scan',
+  'scan.photoNext': 'The photo goes with the next scan; it is kept on the phone until sent.',
+  'scan.photoFailed': 'The photo could not be kept ({reason}).',
+  'sync.pendingPhotos': 'Photos to send',
 };

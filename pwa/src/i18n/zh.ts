@@ -228,4 +228,10 @@ export const zh: Record<keyof typeof en, string> = {
   'assets.printPlaces': '打印地点标签（我的全部地点）',
   'assets.printedPlaces': '地点标签 PDF 已保存，打印批次已记录。',
   'asset.locationLabel': '地点标签 {code} {name}：盘点时在该地点先扫描它。',
+  'scan.photo': '为下一次扫描拍照',
+  'scan.photoAgain': '重新拍照',
+  'scan.photoAlt': '下一次扫描的照片',
+  'scan.photoNext': '照片随下一次扫描保存，上传前保留在本机。',
+  'scan.photoFailed': '照片无法保存（{reason}）。',
+  'sync.pendingPhotos': '待上传照片',
 };

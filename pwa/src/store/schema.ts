@@ -83,6 +83,12 @@ export const MIGRATIONS: string[][] = [
     `CREATE TRIGGER synced_search_update AFTER UPDATE OF value ON synced WHEN NEW.entity = 'customer'
        BEGIN INSERT INTO fts_todo (k) SELECT NEW.k WHERE NOT EXISTS (SELECT 1 FROM fts_todo WHERE k = NEW.k); END`,
   ],
+  // 4: photos taken on the phone, by the SHA-256 of their bytes, kept here until the server has them
+  // (uploaded apart from the outbox; a mutation names a photo by its hash).
+  [
+    `CREATE TABLE attachment (sha256 TEXT PRIMARY KEY, type TEXT NOT NULL, bytes BLOB NOT NULL,
+       created_at INTEGER NOT NULL, uploaded_at INTEGER)`,
+  ],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -115,6 +115,7 @@ async function syncOnce(): Promise<void> {
   notify({}, false);
   try {
     await engine.sync((done, total) => notify({ progress: { done, total } }));
+    await uploadPhotos(engine, session);
     setTimeout(indexSearch, 0);
     connectEvents();
   } catch (e) {
@@ -124,6 +125,17 @@ async function syncOnce(): Promise<void> {
   } finally {
     syncing = false;
     notify();
+  }
+}
+
+/** Send the photos the server does not have, after the mutations that name them (apart from the
+ * outbox: a photo never holds a scan back). One that fails stays for the next sync. */
+async function uploadPhotos(e: SyncEngine, s: Session): Promise<void> {
+  for (const a of e.pendingAttachments()) {
+    const reply = await s.upload(`/api/attachments/${a.sha256}`, a.bytes, a.type);
+    if (reply.status === 200 || reply.status === 201) e.attachmentUploaded(a.sha256);
+    else if (reply.status >= 500 || reply.status === 401) return; // try again later
+    notify({}, false);
   }
 }
 
@@ -176,6 +188,14 @@ const handlers: Record<string, (...args: never[]) => unknown> = {
   stocktakeScans: (id: string) => (engine as SyncEngine).stocktakeScans(id),
   assetByTag: (tag: string) => (engine as SyncEngine).assetByTag(tag),
   assets: (q: string, limit: number) => (engine as SyncEngine).assets(q, limit),
+  /** Keep a photo (as a JPEG/PNG/WebP file's bytes) until uploaded; its SHA-256 names it. */
+  async attachPhoto(bytes: ArrayBuffer, type: string) {
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+    const sha256 = [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
+    (engine as SyncEngine).addAttachment(sha256, type, new Uint8Array(bytes));
+    notify({}, false);
+    return sha256;
+  },
   outbox: () => (engine as SyncEngine).outbox(),
   exportOutbox: () => (engine as SyncEngine).exportOutbox(),
   mutate(name: string, args: Value) {

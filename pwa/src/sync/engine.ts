@@ -56,6 +56,8 @@ export interface SyncStatus {
   oldestPendingAt: number | null;
   rejected: number;
   conflicts: number;
+  /** Photos taken here that the server does not have yet. */
+  pendingPhotos: number;
   lastSyncAt: number | null;
   lastError: string | null;
   progress: { done: number; total: number } | null;
@@ -288,6 +290,30 @@ export class SyncEngine {
     return this.list('stocktake_scan', 'parent_id = ?', [stocktakeId], (v) => v.stocktakeId === stocktakeId, 100_000);
   }
 
+  // ------------------------------------------------------------------ attachments
+
+  /** Keep a photo until the server has it (a durable commit: it may be the only copy). */
+  addAttachment(sha256: string, type: string, bytes: Uint8Array): void {
+    this.db.tx(() => {
+      this.db.run('INSERT OR IGNORE INTO attachment (sha256, type, bytes, created_at) VALUES (?, ?, ?, ?)', [
+        sha256,
+        type,
+        bytes,
+        this.now(),
+      ]);
+    }, true);
+  }
+
+  /** Photos the server does not have yet, oldest first. */
+  pendingAttachments(): Array<{ sha256: string; type: string; bytes: Uint8Array }> {
+    return this.db.all('SELECT sha256, type, bytes FROM attachment WHERE uploaded_at IS NULL ORDER BY created_at');
+  }
+
+  /** The server has it: its bytes are no longer needed here. */
+  attachmentUploaded(sha256: string): void {
+    this.db.run("UPDATE attachment SET uploaded_at = ?, bytes = x'' WHERE sha256 = ?", [this.now(), sha256]);
+  }
+
   /** Assets this phone holds (the units whose assets I read, and those in my custody), by tag,
    * optionally those whose tag, name, serial or model contains `query`. */
   assets(query = '', limit = 200): Value[] {
@@ -343,6 +369,7 @@ export class SyncEngine {
     );
     const r = this.db.get<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE state = 'rejected'");
     const c = this.db.get<{ n: number }>("SELECT count(*) AS n FROM synced WHERE entity = 'conflict'");
+    const photos = this.db.get<{ n: number }>('SELECT count(*) AS n FROM attachment WHERE uploaded_at IS NULL');
     const progress = this.meta('progress');
     const last = this.meta('lastSyncAt');
     return {
@@ -351,6 +378,7 @@ export class SyncEngine {
       oldestPendingAt: p?.oldest ?? null,
       rejected: Number(r?.n ?? 0),
       conflicts: Number(c?.n ?? 0),
+      pendingPhotos: Number(photos?.n ?? 0),
       lastSyncAt: last ? Number(last) : null,
       lastError: this.meta('lastError'),
       progress: progress ? JSON.parse(progress) : null,

@@ -117,6 +117,19 @@ export class Session {
     return reply;
   }
 
+  /** Upload bytes (a photo) with PUT; refreshes an expired access token once. */
+  async upload(path: string, bytes: Uint8Array, type: string): Promise<Reply> {
+    const send = () =>
+      this.raw(path, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${this.engine.meta('accessToken') ?? ''}`, 'content-type': type },
+        body: new Blob([bytes as BlobPart], { type }),
+      });
+    let reply = await send();
+    if (reply.status === 401 && reply.body?.error === 'token-expired' && (await this.refresh())) reply = await send();
+    return reply;
+  }
+
   transport = (path: string, body: unknown) => this.request(path, body);
 
   /** Forget the session on this phone. The caller has warned about unsynced changes. */

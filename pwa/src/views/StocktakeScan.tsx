@@ -45,11 +45,13 @@ export function StocktakeScan({ id }: { id: string }) {
   const [camera, setCamera] = useState<CameraScanner | null>(null);
   const [cameraError, setCameraError] = useState('');
   const [torch, setTorch] = useState(false);
+  const [photo, setPhoto] = useState<{ sha256: string; url: string } | null>(null);
+  const [photoError, setPhotoError] = useState('');
   const video = useRef<HTMLVideoElement>(null);
   const items = useMemo(() => new Map((data?.items ?? []).map((i) => [i.tag, i])), [data?.items]);
   // What the camera's callback reads: always this render's values (it was set up on an earlier one).
-  const state = useRef({ data, items, locationId, condition, note, seen: new Map<string, number>(), recorded: [] as Value[] });
-  state.current = { ...state.current, data, items, locationId, condition, note };
+  const state = useRef({ data, items, locationId, condition, note, photo, seen: new Map<string, number>(), recorded: [] as Value[] });
+  state.current = { ...state.current, data, items, locationId, condition, note, photo };
   // Scans recorded since the store last answered: counted as made until it shows them.
   useEffect(() => {
     state.current.recorded = [];
@@ -102,8 +104,10 @@ export function StocktakeScan({ id }: { id: string }) {
         scannedAt: new Date().toISOString(),
         condition: s.condition,
         ...(s.note.trim() ? { note: s.note.trim() } : {}),
+        ...(s.photo ? { photo: s.photo.sha256 } : {}),
       });
       setNote('');
+      setPhoto(null); // a photo goes with one scan
     }
     feedback(soundFor(read));
     setLast(read);
@@ -149,6 +153,21 @@ export function StocktakeScan({ id }: { id: string }) {
     else {
       setManualError('');
       setManual('');
+    }
+  }
+
+  async function takePhoto(e: Event) {
+    const input = e.currentTarget as HTMLInputElement;
+    const file = input.files?.[0];
+    input.value = '';
+    if (!file) return;
+    setPhotoError('');
+    try {
+      const jpeg = await shrink(file);
+      const sha256 = await store.attachPhoto(await jpeg.arrayBuffer(), 'image/jpeg');
+      setPhoto({ sha256, url: URL.createObjectURL(jpeg) });
+    } catch (err) {
+      setPhotoError(t('scan.photoFailed', { reason: (err as Error).message }));
     }
   }
 
@@ -225,6 +244,15 @@ export function StocktakeScan({ id }: { id: string }) {
                 <input name="note" value={note} maxLength={500} onInput={(e) => setNote(e.currentTarget.value)} />
               </Field>
             </div>
+            <div class="photo-row">
+              <label class="button secondary">
+                {photo ? t('scan.photoAgain') : t('scan.photo')}
+                <input type="file" accept="image/*" capture="environment" data-testid="photo" class="visually-hidden" onChange={takePhoto} />
+              </label>
+              {photo && <img src={photo.url} alt={t('scan.photoAlt')} class="thumb" data-testid="photo-preview" />}
+            </div>
+            {photo && <p class="muted">{t('scan.photoNext')}</p>}
+            {photoError && <p class="error" role="alert">{photoError}</p>}
             <button type="button" class="secondary wide" data-testid="undo" disabled={!lastMine || st.state === 'closed'} onClick={undo}>
               {lastMine ? t('scan.undo', { tag: lastMine.tag }) : t('scan.undoNone')}
             </button>
@@ -333,5 +361,19 @@ function Reconciliation({ id }: { id: string }) {
         )}
       </dl>
     </div>
+  );
+}
+
+/** A photo as a JPEG of at most 1,600 px on its longer side (a phone's 12 MP photo is ~4 MB). */
+async function shrink(file: Blob): Promise<Blob> {
+  const bitmap = await createImageBitmap(file);
+  const scale = Math.min(1, 1600 / Math.max(bitmap.width, bitmap.height));
+  const canvas = document.createElement('canvas');
+  canvas.width = Math.round(bitmap.width * scale);
+  canvas.height = Math.round(bitmap.height * scale);
+  (canvas.getContext('2d') as CanvasRenderingContext2D).drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  bitmap.close();
+  return new Promise((resolve, reject) =>
+    canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('no JPEG encoder'))), 'image/jpeg', 0.8),
   );
 }

@@ -140,6 +140,12 @@ export function SyncPanel() {
             {s.pending ? ` · ${t('sync.oldest', { age: ago(s.oldestPendingAt) })}` : ''}
           </dd>
         </div>
+        {(s.pendingPhotos ?? 0) > 0 && (
+          <div>
+            <dt>{t('sync.pendingPhotos')}</dt>
+            <dd data-testid="pending-photos">{s.pendingPhotos}</dd>
+          </div>
+        )}
         <div>
           <dt>{t('sync.last')}</dt>
           <dd data-testid="last-sync">{ago(s.lastSyncAt)}</dd>

@@ -1,4 +1,4 @@
-"""assets and stocktakes
+"""assets, stocktakes and attachments
 
 Revision ID: 0002
 Revises: 0001
@@ -29,6 +29,17 @@ def upgrade() -> None:
     sa.Column('summary', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'cockroachdb').with_variant(advanced_alchemy.types.json.ORA_JSONB(), 'oracle').with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_asset_import'))
     )
+    op.create_table('attachment',
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('content_type', sa.String(length=100), nullable=False),
+    sa.Column('size', sa.BigInteger(), nullable=False),
+    sa.Column('uploaded_by', sa.String(length=36), nullable=False),
+    sa.Column('uploaded_at', advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('sha256', name=op.f('pk_attachment'))
+    )
+    with op.batch_alter_table('attachment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attachment_uploaded_by'), ['uploaded_by'], unique=False)
+
     op.create_table('label_batch',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('created_at', advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
@@ -287,5 +298,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_label_batch_org_unit_id'))
 
     op.drop_table('label_batch')
+    with op.batch_alter_table('attachment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attachment_uploaded_by'))
+
+    op.drop_table('attachment')
     op.drop_table('asset_import')
     # ### end Alembic commands ###

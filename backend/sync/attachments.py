@@ -1,0 +1,131 @@
+"""Attachments (invariant 9): photos stored by the SHA-256 of their bytes, uploaded apart from the
+mutation stream, idempotently — the same photo sent twice (a retry, a second device) is stored once.
+
+A mutation may name a photo before it has arrived (the phone uploads after pushing); who may read a
+photo: its uploader, and whoever sees a row that names it (a stocktake scan, for now).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from litestar import Controller, Request, Response, get, put
+from litestar.params import FromPath
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from backend.auth.scope import Actor
+from backend.db.base import utcnow
+from backend.deps import CurrentActor, Svc
+from backend.errors import NotFound, ValidationFailed
+from backend.sync.models import Attachment
+
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+TYPES = {"image/jpeg", "image/png", "image/webp"}
+MAX_BYTES = 10 * 1024 * 1024
+
+
+def store_path(var_dir: Path, sha256: str) -> Path:
+    return Path(var_dir) / "attachments" / sha256[:2] / sha256
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write atomically: a half-written file never sits under the final name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+async def may_read(session: Any, actor: Actor, sha256: str) -> bool:
+    from backend.domain.org.models import OrgUnit
+    from backend.domain.stocktake.models import Stocktake, StocktakeScan
+    from backend.domain.stocktake.services import visible
+
+    mine = (
+        await session.execute(
+            select(Attachment.sha256).where(Attachment.sha256 == sha256, Attachment.uploaded_by == actor.user_id)
+        )
+    ).first()
+    if mine is not None:
+        return True
+    named = (
+        await session.execute(
+            select(StocktakeScan.id)
+            .join(Stocktake, Stocktake.id == StocktakeScan.stocktake_id)
+            .join(OrgUnit, OrgUnit.id == Stocktake.org_unit_id)
+            .where(StocktakeScan.photo == sha256, visible(actor, Stocktake.id))
+            .limit(1)
+        )
+    ).first()
+    return named is not None
+
+
+class AttachmentController(Controller):
+    path = "/api/attachments"
+    tags = ["sync"]
+
+    @put("/{sha256:str}", status_code=201, request_max_body_size=MAX_BYTES + 1024)
+    async def upload(self, sha256: FromPath[str], request: Request, actor: CurrentActor, services: Svc) -> Response:
+        """Store a photo under the SHA-256 of its bytes (the body). Sending it again is harmless: 200."""
+        if not SHA256.fullmatch(sha256):
+            raise ValidationFailed("The address must end in the SHA-256 of the photo, 64 hex digits.", code="bad-hash")
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in TYPES:
+            raise ValidationFailed(
+                "Send a JPEG, PNG or WebP photo with its Content-Type.",
+                code="unsupported-type",
+                params={"type": content_type},
+            )
+        data = await request.body()
+        if not data:
+            raise ValidationFailed("The photo is empty.", code="empty-file")
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise ValidationFailed(
+                "The photo's bytes do not match its SHA-256 (damaged on the way?); send it again.", code="hash-mismatch"
+            )
+        path = store_path(services.settings.app.var_dir, sha256)
+        try:
+            async with services.db.write() as s:
+                if await s.get(Attachment, sha256) is not None and path.exists():
+                    return Response({"sha256": sha256, "stored": False}, status_code=200)
+                _write(path, data)  # before the row: a row never names a missing file
+                if await s.get(Attachment, sha256) is None:
+                    s.add(
+                        Attachment(
+                            sha256=sha256,
+                            content_type=content_type,
+                            size=len(data),
+                            uploaded_by=actor.user_id,
+                            uploaded_at=utcnow(),
+                        )
+                    )
+        except IntegrityError:  # the same photo from two devices at once: the other one stored it
+            return Response({"sha256": sha256, "stored": False}, status_code=200)
+        return Response({"sha256": sha256, "stored": True}, status_code=201)
+
+    @get("/{sha256:str}")
+    async def download(self, sha256: FromPath[str], actor: CurrentActor, services: Svc) -> Response[bytes]:
+        if not SHA256.fullmatch(sha256):
+            raise NotFound("No such photo.", params={"entity": "attachment"})
+        async with services.db.read() as s:
+            row = await s.get(Attachment, sha256)
+            if row is None or not await may_read(s, actor, sha256):
+                raise NotFound("No such photo, or not one you may see.", params={"entity": "attachment"})
+            content_type = row.content_type
+        data = store_path(services.settings.app.var_dir, sha256).read_bytes()
+        return Response(
+            data, media_type=content_type, headers={"Cache-Control": "private, max-age=31536000, immutable"}
+        )
