@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
@@ -14,7 +13,7 @@ from backend.domain.assets.models import Location
 from backend.domain.assets.schemas import StocktakeAssigneesIn, StocktakeCloseIn, StocktakeCreate
 from backend.domain.stocktake import services as svc
 from backend.domain.stocktake.models import Stocktake
-from backend.sync.changes import WriteTx, write_tx
+from backend.sync.changes import write_tx
 from sync_protocol import mutations as m
 
 
@@ -56,24 +55,33 @@ class StocktakeController(Controller):
 
     @post("/{stocktake_id:str}/start", status_code=200)
     async def start(self, stocktake_id: FromPath[str], actor: CurrentActor, services: Svc) -> dict[str, Any]:
-        return await _change(services, actor, stocktake_id, lambda tx: svc.start_stocktake(tx, stocktake_id))
+        async with services.db.read() as s:
+            await svc.get_stocktake(s, actor, stocktake_id)
+        async with write_tx(services.db, actor, "api", services.poke) as tx:
+            st = await svc.start_stocktake(tx, stocktake_id)
+        return svc.stocktake_value(st)
 
     @post("/{stocktake_id:str}/assignees", status_code=200)
     async def assignees(
         self, stocktake_id: FromPath[str], data: JSONBody[StocktakeAssigneesIn], actor: CurrentActor, services: Svc
     ) -> dict[str, Any]:
         """Who counts: the campaign reaches the phones of stocktakers added and leaves those removed."""
-        return await _change(
-            services, actor, stocktake_id, lambda tx: svc.set_assignees(tx, stocktake_id, data.assignee_ids)
-        )
+        async with services.db.read() as s:
+            await svc.get_stocktake(s, actor, stocktake_id)
+        async with write_tx(services.db, actor, "api", services.poke) as tx:
+            st = await svc.set_assignees(tx, stocktake_id, data.assignee_ids)
+        return svc.stocktake_value(st)
 
     @post("/{stocktake_id:str}/close", status_code=200)
     async def close(
         self, stocktake_id: FromPath[str], data: JSONBody[StocktakeCloseIn], actor: CurrentActor, services: Svc
     ) -> dict[str, Any]:
         """Close (manager): when every stocktaker has finished, or earlier with a reason."""
-        args = m.StocktakeClose(stocktake_id=stocktake_id, reason=data.reason)
-        return await _change(services, actor, stocktake_id, lambda tx: svc.close(tx, args))
+        async with services.db.read() as s:
+            await svc.get_stocktake(s, actor, stocktake_id)
+        async with write_tx(services.db, actor, "api", services.poke) as tx:
+            st = await svc.close(tx, m.StocktakeClose(stocktake_id=stocktake_id, reason=data.reason))
+        return svc.stocktake_value(st)
 
     @get("/{stocktake_id:str}/reconciliation")
     async def reconciliation(self, stocktake_id: FromPath[str], actor: CurrentActor, services: Svc) -> dict[str, Any]:
@@ -117,17 +125,6 @@ class StocktakeController(Controller):
         async with services.db.read() as s:
             await svc.get_stocktake(s, actor, stocktake_id)
             return await svc.followups(s, stocktake_id)
-
-
-async def _change(
-    services: Any, actor: Any, stocktake_id: str, change: Callable[[WriteTx], Awaitable[Any]]
-) -> dict[str, Any]:
-    """A change to a campaign the caller can see (one they cannot is not found, not forbidden)."""
-    async with services.db.read() as s:
-        await svc.get_stocktake(s, actor, stocktake_id)
-    async with write_tx(services.db, actor, "api", services.poke) as tx:
-        st = await change(tx)
-    return svc.stocktake_value(st)
 
 
 async def _report_rows(services: Any, actor: Any, stocktake_id: str) -> list[list[Any]]:
