@@ -21,6 +21,11 @@ def test_other_valid_formats_are_accepted_by_phonenumbers(phone):
     check_phone(phone)
 
 
+def test_an_ip_dialling_prefix_is_not_taken_for_a_mobile():
+    assert not _CN_MOBILE.fullmatch("17900001000")  # 17900 + 00: phonenumbers reads a call abroad
+    assert _CN_MOBILE.fullmatch("17912345678")
+
+
 @pytest.mark.parametrize("phone", ["999", "139123456789012345", "abc", "13 9"])
 def test_impossible_numbers_are_refused_with_the_number(phone):
     with pytest.raises(ValidationFailed) as e:
