@@ -225,6 +225,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         task = getattr(app.state, "statistics", None)
         if task is not None:
             task.cancel()
+        container.read_ahead.close()
         await db.dispose()
 
     route_handlers: list[Any] = [

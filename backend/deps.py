@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from litestar import Request
 from litestar.channels import ChannelsPlugin
@@ -14,6 +14,7 @@ from backend.auth.services import AuthService
 from backend.db.engine import Database
 from backend.errors import NotAuthenticated
 from backend.settings import Settings
+from backend.sync.pull import ReadAhead
 
 
 @dataclass
@@ -22,6 +23,8 @@ class Services:
     db: Database
     auth: AuthService
     channels: ChannelsPlugin
+    #: Next pages of pulls in progress (backend/sync/pull.py).
+    read_ahead: ReadAhead = field(default_factory=ReadAhead)
 
     async def poke(self, version: int, users: set[str], paths: set[str]) -> None:
         """Tell connected devices that rows they may see changed (after commit)."""

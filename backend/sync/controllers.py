@@ -93,7 +93,9 @@ class SyncController(Controller):
     async def pull(
         self, data: JSONBody[PullRequest], actor: CurrentActor, services: Svc, request: Request
     ) -> PullResponse:
-        result = await pull_mod.pull(services.db, actor, data, page_size=services.settings.sync.pull_page_size)
+        result = await pull_mod.pull(
+            services.db, actor, data, page_size=services.settings.sync.pull_page_size, ahead=services.read_ahead
+        )
         _fault(request, services, "before-reply")
         return result  # type: ignore[return-value]  # a plain dict in PullResponse's shape (fast path)
 

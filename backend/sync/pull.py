@@ -14,11 +14,13 @@ every entry ≤ V is visible and nothing is skipped.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
 from typing import Any
 
+import msgspec
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +34,8 @@ from backend.sync.models import ChangeLog, Rejection, SyncClient
 from backend.sync.push import check_client
 from backend.sync.registry import VIEWS
 from sync_protocol.envelopes import PullRequest
+
+_encode = msgspec.json.Encoder().encode
 
 ENTITY_ORDER = (
     "customer",
@@ -87,12 +91,72 @@ async def _mark_synced(db: Database, device_id: str) -> None:
         _SEEN.pop(device_id, None)
 
 
-async def pull(db: Database, actor: Actor, req: PullRequest, *, page_size: int) -> dict[str, Any]:
+class ReadAhead:
+    """The next page of pulls that have more, built while the device receives and writes this one.
+
+    A first sync is a chain: each page's request carries the cookie the previous page returned, so
+    without this the server sits idle while the phone writes a page, and the phone waits while the
+    server builds the next. The page waiting here was read at most ``ttl`` seconds before it is asked
+    for — as if the request had come that much earlier, which the protocol allows (a pull that starts
+    at version V sends every change after V). It is handed out once, to the same user and device
+    with the same scope, for the very cookie it follows; otherwise the page is built afresh.
+    """
+
+    def __init__(self, *, limit: int = 64, ttl: float = 10.0) -> None:
+        self.limit, self.ttl = limit, ttl
+        self._pages: dict[tuple[str, str], tuple[float, str, int, asyncio.Task[dict[str, Any]]]] = {}
+
+    def start(self, db: Database, actor: Actor, client_id: str, cookie: str, page_size: int) -> None:
+        now = time.monotonic()
+        for key, (at, *_rest, task) in list(self._pages.items()):
+            if now - at > self.ttl or len(self._pages) >= self.limit:
+                task.cancel()
+                del self._pages[key]
+        task = asyncio.create_task(_answer(db, actor, client_id, cookie, page_size))
+        task.add_done_callback(_quiet)
+        self._pages[(client_id, cookie)] = (now, actor.user_id, actor.scope_epoch, task)
+
+    async def take(self, actor: Actor, client_id: str, cookie: str | None) -> dict[str, Any] | None:
+        entry = self._pages.pop((client_id, cookie), None) if cookie else None
+        if entry is None:
+            return None
+        at, user_id, epoch, task = entry
+        if user_id != actor.user_id or epoch != actor.scope_epoch or time.monotonic() - at > self.ttl:
+            task.cancel()
+            return None
+        try:
+            return await task
+        except Exception:  # built afresh: the error, if it is real, comes again with its proper answer
+            return None
+
+    def close(self) -> None:
+        for *_rest, task in self._pages.values():
+            task.cancel()
+        self._pages.clear()
+
+
+def _quiet(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved: a page nobody took is not an error to log
+
+
+async def pull(
+    db: Database, actor: Actor, req: PullRequest, *, page_size: int, ahead: ReadAhead | None = None
+) -> dict[str, Any]:
     check_client(actor, req.client_id)
     await _mark_synced(db, req.client_id)
+    result = await ahead.take(actor, req.client_id, req.cookie) if ahead is not None else None
+    if result is None:
+        result = await _answer(db, actor, req.client_id, req.cookie, page_size)
+    if ahead is not None and result["more"]:
+        ahead.start(db, actor, req.client_id, result["cookie"], page_size)
+    return result
+
+
+async def _answer(db: Database, actor: Actor, client_id: str, cookie: str | None, page_size: int) -> dict[str, Any]:
     async with db.read() as s:
         version, min_version = await current_version(s)
-        state = decode_cookie(req.cookie) if req.cookie else None
+        state = decode_cookie(cookie) if cookie else None
         if state is not None:
             if state["v"] > version or (state["m"] == "inc" and state["v"] < min_version):
                 raise ResetRequired(
@@ -101,8 +165,13 @@ async def pull(db: Database, actor: Actor, req: PullRequest, *, page_size: int) 
             if state.get("e") != actor.scope_epoch:
                 state = None  # what this user may see changed: start over with a clear
         if state is None or state["m"] == "full":
-            return await _full(s, actor, req.client_id, state, version, page_size)
-        return await _incremental(s, actor, req.client_id, state, version, page_size)
+            return await _full(s, actor, client_id, state, version, page_size)
+        return await _incremental(s, actor, client_id, state, version, page_size)
+
+
+def _array(items: list[bytes]) -> msgspec.Raw:
+    """A JSON array of ops already encoded, sent as it is."""
+    return msgspec.Raw(b"[" + b",".join(items) + b"]")
 
 
 async def _lmid(s: AsyncSession, client_id: str) -> int:
@@ -135,8 +204,12 @@ async def _rejections(s: AsyncSession, client_id: str, after: int, upto: int) ->
 async def _full(
     s: AsyncSession, actor: Actor, client_id: str, state: dict[str, Any] | None, version: int, page_size: int
 ) -> dict[str, Any]:
-    patch: list[dict[str, Any]] = []
+    patch: list[bytes] = []
+    room = page_size
     if state is None:
+        # The first page is smaller: the phone shows progress sooner, and the next pages are built
+        # (ReadAhead) while it writes this one.
+        room = max(1, page_size // 5)
         total = 0
         for name in ENTITY_ORDER:
             view = VIEWS[name]
@@ -151,19 +224,23 @@ async def _full(
             "total": int(total),
             "lm": await _lmid(s, client_id),
         }
-        patch.append({"op": "clear"})
+        patch.append(_encode({"op": "clear"}))
     ent, after, done = state["ent"], state["after"], state["done"]
-    room = page_size
+    dialect = s.get_bind().dialect.name
     while ent < len(ENTITY_ORDER) and room > 0:
         view = VIEWS[ENTITY_ORDER[ent]]
         q = view.select(actor).where(view.id_column > after).order_by(view.id_column).limit(room)
-        rows = (await s.execute(q)).all()
-        patch.extend({"op": "put", "entity": view.name, "id": r.id, "value": view.value(r)} for r in rows)
+        if view.wire is not None:
+            rows = (await s.execute(view.wire.page(q.with_only_columns(view.id_column), dialect, ordered=True))).all()
+            patch.extend(r[1].encode() for r in rows)
+        else:
+            rows = (await s.execute(q)).all()
+            patch.extend(_encode({"op": "put", "entity": view.name, "id": r.id, "value": view.value(r)}) for r in rows)
         done += len(rows)
         if len(rows) < room:
             ent, after = ent + 1, ""  # this entity is exhausted
         else:
-            after = rows[-1].id
+            after = rows[-1][0]
         room -= len(rows)
     more = ent < len(ENTITY_ORDER)
     total = max(state["total"], done)
@@ -176,7 +253,7 @@ async def _full(
     return {
         "cookie": encode_cookie(cookie),
         "lastMutationIds": {client_id: state["lm"]},
-        "patch": patch,
+        "patch": _array(patch),
         "rejections": rejections,
         "more": more,
         "progress": {"done": done, "total": total if more else done},
@@ -211,23 +288,23 @@ async def _incremental(
     wanted: dict[str, dict[str, None]] = {}
     for e in entries:
         wanted.setdefault(e.entity, {})[e.entity_id] = None
-    patch: list[dict[str, Any]] = []
+    dialect = s.get_bind().dialect.name
+    patch: list[bytes] = []
     for name in ENTITY_ORDER:
         ids = list(wanted.get(name, {}))
         if not ids:
             continue
         view = VIEWS[name]
-        found: dict[str, Any] = {}
+        found: dict[str, bytes] = {}
         for i in range(0, len(ids), 500):
-            for row in (await s.execute(view.select(actor).where(view.id_column.in_(ids[i : i + 500])))).all():
-                found[row.id] = row
-        for eid in ids:
-            hit = found.get(eid)
-            patch.append(
-                {"op": "put", "entity": name, "id": eid, "value": view.value(hit)}
-                if hit is not None
-                else {"op": "del", "entity": name, "id": eid}
-            )
+            q = view.select(actor).where(view.id_column.in_(ids[i : i + 500]))
+            if view.wire is not None:
+                q = view.wire.page(q.with_only_columns(view.id_column), dialect)
+                found.update((r[0], r[1].encode()) for r in (await s.execute(q)).all())
+            else:
+                for row in (await s.execute(q)).all():
+                    found[row.id] = _encode({"op": "put", "entity": name, "id": row.id, "value": view.value(row)})
+        patch.extend(found.get(eid) or _encode({"op": "del", "entity": name, "id": eid}) for eid in ids)
     more = len(entries) == page_size
     done = state.get("done", 0) + len(patch)
     if more:
@@ -248,7 +325,7 @@ async def _incremental(
     return {
         "cookie": encode_cookie(cookie),
         "lastMutationIds": {client_id: lm},
-        "patch": patch,
+        "patch": _array(patch),
         "rejections": rejections,
         "more": more,
         "progress": {"done": done, "total": done + (page_size if more else 0)},

@@ -53,6 +53,14 @@ def _conflicts(scope: CustomerScope):
     )
 
 
-register_view(EntityView("customer", lambda a: _customers(a.read_scope), _customer.c.id, services.customer_value))
-register_view(EntityView("contact", lambda a: _contacts(a.read_scope), _contact.c.id, services.contact_value))
+register_view(
+    EntityView(
+        "customer", lambda a: _customers(a.read_scope), _customer.c.id, services.customer_value, wire=services.CUSTOMER
+    )
+)
+register_view(
+    EntityView(
+        "contact", lambda a: _contacts(a.read_scope), _contact.c.id, services.contact_value, wire=services.CONTACT
+    )
+)
 register_view(EntityView("conflict", lambda a: _conflicts(a.read_scope), _conflict.c.id, services.conflict_value))

@@ -20,6 +20,7 @@ from backend.errors import Conflict, NotFound, OutOfScope, PermissionDenied, Val
 from backend.sync.changes import Row, WriteTx
 from backend.sync.conflicts import Merge, merge, stamp
 from backend.sync.models import Conflict as ConflictRow
+from backend.sync.wire import WireShape
 from sync_protocol import mutations as m
 
 CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
@@ -35,36 +36,42 @@ CONTACT_FIELDS = ("name", "title", "phone", "birthday")
 # ---------------------------------------------------------------- wire shapes
 
 
-def customer_value(c: Any) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "name": c.name,
-        "kind": c.kind,
-        "status": c.status,
-        "tier": c.tier,
-        "phone": c.phone,
-        "address": c.address,
-        "orgUnitId": c.org_unit_id,
-        "assignedRepId": c.assigned_rep_id,
-        "tags": list(c.tags or []),
-        "version": c.version,
-        "createdAt": c.created_at.isoformat(),
-        "updatedAt": c.updated_at.isoformat(),
-    }
-
-
-def contact_value(c: Any) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "customerId": c.customer_id,
-        "name": c.name,
-        "title": c.title,
-        "phone": c.phone,
-        "birthday": c.birthday.isoformat() if c.birthday else None,
-        "version": c.version,
-        "createdAt": c.created_at.isoformat(),
-        "updatedAt": c.updated_at.isoformat(),
-    }
+CUSTOMER = WireShape(
+    "customer",
+    CUSTOMERS,
+    [
+        ("id", "id"),
+        ("name", "name"),
+        ("kind", "kind"),
+        ("status", "status"),
+        ("tier", "tier"),
+        ("phone", "phone"),
+        ("address", "address"),
+        ("orgUnitId", "org_unit_id"),
+        ("assignedRepId", "assigned_rep_id"),
+        ("tags", "tags", "list"),
+        ("version", "version"),
+        ("createdAt", "created_at", "datetime"),
+        ("updatedAt", "updated_at", "datetime"),
+    ],
+)
+CONTACT = WireShape(
+    "contact",
+    CONTACTS,
+    [
+        ("id", "id"),
+        ("customerId", "customer_id"),
+        ("name", "name"),
+        ("title", "title"),
+        ("phone", "phone"),
+        ("birthday", "birthday", "date"),
+        ("version", "version"),
+        ("createdAt", "created_at", "datetime"),
+        ("updatedAt", "updated_at", "datetime"),
+    ],
+)
+customer_value = CUSTOMER.value
+contact_value = CONTACT.value
 
 
 def conflict_value(c: Any) -> dict[str, Any]:
