@@ -225,7 +225,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         task = getattr(app.state, "statistics", None)
         if task is not None:
             task.cancel()
-        container.read_ahead.close()
+        await container.read_ahead.close()  # before the pool goes: they hold connections
         await db.dispose()
 
     route_handlers: list[Any] = [

@@ -105,6 +105,7 @@ class ReadAhead:
     def __init__(self, *, limit: int = 64, ttl: float = 10.0) -> None:
         self.limit, self.ttl = limit, ttl
         self._pages: dict[tuple[str, str], tuple[float, str, int, asyncio.Task[dict[str, Any]]]] = {}
+        self._live: set[asyncio.Task[dict[str, Any]]] = set()  # cancelled ones too, until they have finished
 
     def start(self, db: Database, actor: Actor, client_id: str, cookie: str, page_size: int) -> None:
         now = time.monotonic()
@@ -113,6 +114,8 @@ class ReadAhead:
                 task.cancel()
                 del self._pages[key]
         task = asyncio.create_task(_answer(db, actor, client_id, cookie, page_size))
+        self._live.add(task)
+        task.add_done_callback(self._live.discard)
         task.add_done_callback(_quiet)
         self._pages[(client_id, cookie)] = (now, actor.user_id, actor.scope_epoch, task)
 
@@ -129,10 +132,18 @@ class ReadAhead:
         except Exception:  # built afresh: the error, if it is real, comes again with its proper answer
             return None
 
-    def close(self) -> None:
-        for *_rest, task in self._pages.values():
-            task.cancel()
+    def peek(self, client_id: str, cookie: str) -> asyncio.Task[dict[str, Any]] | None:
+        """The page being built for this device's next pull from ``cookie``, if any (left in place)."""
+        entry = self._pages.get((client_id, cookie))
+        return entry[-1] if entry else None
+
+    async def close(self) -> None:
+        """Stop every page being built and wait until they have let go of their connections."""
+        tasks = list(self._live)
         self._pages.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _quiet(task: asyncio.Task[Any]) -> None:

@@ -1,0 +1,58 @@
+"""The next page of a pull is built while the device writes this one (ReadAhead): handed out once,
+only to the device, user and scope it was built for."""
+
+import json
+
+import pytest
+
+
+@pytest.fixture
+def sync_options():
+    return {"pull_page_size": 7}
+
+
+async def _first_page(rep, app):
+    page = (await rep.post("/api/sync/pull", rep.envelope(cookie=None))).json()
+    assert page["more"] and page["patch"][0] == {"op": "clear"}
+    task = app.state.services.read_ahead.peek(rep.device_id, page["cookie"])
+    assert task is not None  # the next page is on its way before anyone asks for it
+    return page, await task
+
+
+async def test_the_page_built_ahead_is_handed_out_once_then_built_afresh(app, login):
+    rep, admin = await login("rep1"), await login("admin")
+    await admin.sync.pull()
+    page1, ahead = await _first_page(rep, app)
+    second = [op for op in json.loads(bytes(ahead["patch"])) if op["entity"] == "customer"]
+    assert second  # the second page holds customers
+    target = second[0]["id"]
+    admin.sync.update("customer", target, address="Changed after the page was built")
+    await admin.sync.sync()
+
+    got = (await rep.post("/api/sync/pull", rep.envelope(cookie=page1["cookie"]))).json()
+    assert json.loads(bytes(ahead["patch"])) == got["patch"] and got["cookie"] == ahead["cookie"]
+    assert {op["id"]: op["value"]["address"] for op in got["patch"]}[target] != "Changed after the page was built"
+    assert app.state.services.read_ahead.peek(rep.device_id, page1["cookie"]) is None  # taken
+
+    again = (await rep.post("/api/sync/pull", rep.envelope(cookie=page1["cookie"]))).json()
+    assert {op["id"]: op["value"]["address"] for op in again["patch"]}[target] == "Changed after the page was built"
+    # the change is not lost either way: the pull after the first sync brings it (it is after the start)
+    await rep.sync.pull()
+    assert rep.sync.base[("customer", target)]["address"] == "Changed after the page was built"
+
+
+async def test_a_page_built_ahead_is_not_handed_to_another_device(app, login):
+    phone, tablet = await login("rep1"), await login("rep1", device="tablet")
+    page1, _ = await _first_page(phone, app)
+    r = await tablet.post("/api/sync/pull", tablet.envelope(cookie=page1["cookie"]))
+    assert r.status_code == 200  # a cookie is not secret, but the page built for the phone stays the phone's
+    assert app.state.services.read_ahead.peek(phone.device_id, page1["cookie"]) is not None
+
+
+async def test_a_page_built_before_the_users_scope_changed_is_not_handed_out(app, login):
+    rep = await login("rep1")
+    page1, ahead = await _first_page(rep, app)
+    assert ahead["patch"] and json.loads(bytes(ahead["patch"]))[0]["op"] == "put"
+    await app.state.services.auth.move_user("rep1", roles=["rep"])  # the scope changes: a full resync
+    got = (await rep.post("/api/sync/pull", rep.envelope(cookie=page1["cookie"]))).json()
+    assert got["patch"][0] == {"op": "clear"}
