@@ -90,7 +90,7 @@ export const MIGRATIONS: string[][] = [
        created_at INTEGER NOT NULL, uploaded_at INTEGER)`,
   ],
   // 5: new customers are put on the search to-do list by the statement that pulled them, in bulk
-  // (engine.ts, TODO_NEW_CUSTOMERS): the trigger doing it row by row was a third of a first sync's
+  // (engine.ts, NEW_CUSTOMERS_TO_INDEX): the trigger doing it row by row was a third of a first sync's
   // insert time. Changed rows keep their trigger.
   [`DROP TRIGGER synced_search_insert`],
 ];

@@ -135,7 +135,7 @@ const COMMON = 1000;
 // cost one statement instead of 5,000 bindings from JavaScript. Each op's entity, id and value are
 // taken out once (MATERIALIZED): read straight from json_each, every use re-rendered and re-parsed
 // the op's JSON, which cost as much as the rest of the insert. New customers go on the search to-do
-// list afterwards, in one statement (TODO_NEW_CUSTOMERS), rather than by a trigger row by row.
+// list afterwards, in one statement (NEW_CUSTOMERS_TO_INDEX), rather than by a trigger row by row.
 const PUT_ROWS = `WITH p AS MATERIALIZED (SELECT value ->> 'entity' AS e, value ->> 'id' AS i, value -> 'value' AS v
     FROM json_each(?))
   INSERT INTO synced (entity, id, value, sort_key, parent_id)
@@ -144,7 +144,7 @@ const PUT_ROWS = `WITH p AS MATERIALIZED (SELECT value ->> 'entity' AS e, value 
     parent_id = excluded.parent_id`;
 /** Rows inserted since `?` (the largest key before them) that search must index. (A changed row is
  * put on the list by the synced_search_update trigger.) */
-const TODO_NEW_CUSTOMERS = `INSERT OR IGNORE INTO fts_todo (k) SELECT k FROM synced WHERE k > ? AND entity = 'customer'`;
+const NEW_CUSTOMERS_TO_INDEX = `INSERT OR IGNORE INTO fts_todo (k) SELECT k FROM synced WHERE k > ? AND entity = 'customer'`;
 
 export interface EngineOptions {
   now?: () => number;
@@ -578,7 +578,7 @@ export class SyncEngine {
         const json = JSON.stringify(run);
         const top = Number(this.db.get<{ k: number | null }>('SELECT max(k) AS k FROM synced')?.k ?? 0);
         this.db.run(PUT_ROWS, [json]);
-        this.db.run(TODO_NEW_CUSTOMERS, [top]);
+        this.db.run(NEW_CUSTOMERS_TO_INDEX, [top]);
         run = [];
       };
       for (const op of page.patch) {
