@@ -21,7 +21,7 @@ import time
 from typing import Any
 
 import msgspec
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.models import Device
@@ -32,7 +32,7 @@ from backend.errors import Conflict
 from backend.sync.changes import current_version
 from backend.sync.models import ChangeLog, Rejection, SyncClient
 from backend.sync.push import check_client
-from backend.sync.registry import VIEWS
+from backend.sync.registry import VIEWS, EntityView
 from sync_protocol.envelopes import PullRequest
 
 _encode = msgspec.json.Encoder().encode
@@ -180,6 +180,20 @@ async def _answer(db: Database, actor: Actor, client_id: str, cookie: str | None
         return await _incremental(s, actor, client_id, state, version, page_size)
 
 
+async def _puts(
+    s: AsyncSession, view: EntityView, q: Select[Any], dialect: str, *, ordered: bool = False
+) -> list[tuple[str, bytes]]:
+    """``(id, put op as JSON)`` of the rows ``q`` selects; the database writes the JSON where the
+    entity has a wire shape (``ordered``: by id, as ``q`` orders them)."""
+    if view.wire is not None:
+        page = view.wire.page(q.with_only_columns(view.id_column), dialect, ordered=ordered)
+        return [(r[0], r[1].encode()) for r in (await s.execute(page)).all()]
+    return [
+        (r.id, _encode({"op": "put", "entity": view.name, "id": r.id, "value": view.value(r)}))
+        for r in (await s.execute(q)).all()
+    ]
+
+
 def _array(items: list[bytes]) -> msgspec.Raw:
     """A JSON array of ops already encoded, sent as it is."""
     return msgspec.Raw(b"[" + b",".join(items) + b"]")
@@ -241,12 +255,8 @@ async def _full(
     while ent < len(ENTITY_ORDER) and room > 0:
         view = VIEWS[ENTITY_ORDER[ent]]
         q = view.select(actor).where(view.id_column > after).order_by(view.id_column).limit(room)
-        if view.wire is not None:
-            rows = (await s.execute(view.wire.page(q.with_only_columns(view.id_column), dialect, ordered=True))).all()
-            patch.extend(r[1].encode() for r in rows)
-        else:
-            rows = (await s.execute(q)).all()
-            patch.extend(_encode({"op": "put", "entity": view.name, "id": r.id, "value": view.value(r)}) for r in rows)
+        rows = await _puts(s, view, q, dialect, ordered=True)
+        patch.extend(op for _, op in rows)
         done += len(rows)
         if len(rows) < room:
             ent, after = ent + 1, ""  # this entity is exhausted
@@ -308,13 +318,7 @@ async def _incremental(
         view = VIEWS[name]
         found: dict[str, bytes] = {}
         for i in range(0, len(ids), 500):
-            q = view.select(actor).where(view.id_column.in_(ids[i : i + 500]))
-            if view.wire is not None:
-                q = view.wire.page(q.with_only_columns(view.id_column), dialect)
-                found.update((r[0], r[1].encode()) for r in (await s.execute(q)).all())
-            else:
-                for row in (await s.execute(q)).all():
-                    found[row.id] = _encode({"op": "put", "entity": name, "id": row.id, "value": view.value(row)})
+            found.update(await _puts(s, view, view.select(actor).where(view.id_column.in_(ids[i : i + 500])), dialect))
         patch.extend(found.get(eid) or _encode({"op": "del", "entity": name, "id": eid}) for eid in ids)
     more = len(entries) == page_size
     done = state.get("done", 0) + len(patch)
