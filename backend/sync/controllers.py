@@ -9,7 +9,7 @@ import signal
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import SerializationException
 from litestar.params import JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
@@ -93,11 +93,16 @@ class SyncController(Controller):
     async def pull(
         self, data: JSONBody[PullRequest], actor: CurrentActor, services: Svc, request: Request
     ) -> PullResponse:
+        """The answer is one JSON object; a client that asks for ``application/vnd.outpost.pull+jsonl``
+        gets it in two lines instead: the envelope with the page's clear/del ops, then its put ops
+        as one JSON array (the phone hands that line to its database without parsing it)."""
         result = await pull_mod.pull(
             services.db, actor, data, page_size=services.settings.sync.pull_page_size, ahead=services.read_ahead
         )
         _fault(request, services, "before-reply")
-        return result  # type: ignore[return-value]  # a plain dict in PullResponse's shape (fast path)
+        if pull_mod.PULL_LINES in request.headers.get("accept", ""):
+            return Response(pull_mod.as_lines(result), media_type=pull_mod.PULL_LINES)  # type: ignore[return-value]
+        return pull_mod.as_json(result)  # type: ignore[return-value]  # a plain dict in PullResponse's shape
 
     @post("/ticket", status_code=200)
     async def ticket(self, actor: CurrentActor, services: Svc) -> dict[str, Any]:

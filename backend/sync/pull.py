@@ -7,6 +7,12 @@ Cookie states (opaque to the client, base64url JSON):
 - ``{"m": "inc", "v": V}`` up to date at version V; an incremental pull reads change-log entries after
   V whose audience meets the scope (cost ∝ changes) and sends each row's current state or its removal.
 
+A page names each row at most once, and a ``clear`` is only ever its first op, so applying its
+puts after its other ops gives the same rows as applying them in order. That is what the second
+encoding of an answer relies on (``PULL_LINES``, asked for with ``Accept``): two lines, the envelope
+with the page's ``clear``/``del`` ops as its patch, then the page's put ops as one JSON array — which a
+client can hand to its database as it is, without parsing it itself.
+
 A pull runs in one snapshot (REPEATABLE READ on PostgreSQL; a read transaction on SQLite), so the
 change counter, the rows and ``lastMutationIds`` agree. Versions commit in order (changes.py), so
 every entry ≤ V is visible and nothing is skipped.
@@ -194,9 +200,48 @@ async def _puts(
     ]
 
 
-def _array(items: list[bytes]) -> msgspec.Raw:
-    """A JSON array of ops already encoded, sent as it is."""
-    return msgspec.Raw(b"[" + b",".join(items) + b"]")
+def _array(items: list[bytes]) -> bytes:
+    """A JSON array of ops already encoded."""
+    return b"[" + b",".join(items) + b"]"
+
+
+#: The media type of an answer in two lines (see the module's docstring).
+PULL_LINES = "application/vnd.outpost.pull+jsonl"
+
+
+class Patch:
+    """A page's ops, each already JSON, in order, knowing which are not puts; ``bytes()`` of it is
+    the JSON array."""
+
+    __slots__ = ("ops", "others")
+
+    def __init__(self) -> None:
+        self.ops: list[bytes] = []
+        self.others: list[int] = []  # where the clear and del ops are
+
+    def other(self, op: dict[str, Any]) -> None:
+        self.others.append(len(self.ops))
+        self.ops.append(_encode(op))
+
+    def __bytes__(self) -> bytes:
+        return _array(self.ops)
+
+
+def as_json(page: dict[str, Any]) -> dict[str, Any]:
+    """The answer as one JSON object (``PullResponse``); the patch is sent as it is."""
+    return {**page, "patch": msgspec.Raw(bytes(page["patch"]))}
+
+
+def as_lines(page: dict[str, Any]) -> bytes:
+    """The answer as ``PULL_LINES``: the envelope with the ops that are not puts, then the puts."""
+    patch: Patch = page["patch"]
+    if not patch.others:
+        others, puts = [], patch.ops
+    else:
+        skip = set(patch.others)
+        others = [patch.ops[i] for i in patch.others]
+        puts = [op for i, op in enumerate(patch.ops) if i not in skip]
+    return _encode({**page, "patch": msgspec.Raw(_array(others))}) + b"\n" + _array(puts)
 
 
 async def _lmid(s: AsyncSession, client_id: str) -> int:
@@ -229,7 +274,7 @@ async def _rejections(s: AsyncSession, client_id: str, after: int, upto: int) ->
 async def _full(
     s: AsyncSession, actor: Actor, client_id: str, state: dict[str, Any] | None, version: int, page_size: int
 ) -> dict[str, Any]:
-    patch: list[bytes] = []
+    patch = Patch()
     room = page_size
     if state is None:
         # The first page is smaller: the phone shows progress sooner, and the next pages are built
@@ -249,14 +294,14 @@ async def _full(
             "total": int(total),
             "lm": await _lmid(s, client_id),
         }
-        patch.append(_encode({"op": "clear"}))
+        patch.other({"op": "clear"})
     ent, after, done = state["ent"], state["after"], state["done"]
     dialect = s.get_bind().dialect.name
     while ent < len(ENTITY_ORDER) and room > 0:
         view = VIEWS[ENTITY_ORDER[ent]]
         q = view.select(actor).where(view.id_column > after).order_by(view.id_column).limit(room)
         rows = await _puts(s, view, q, dialect, ordered=True)
-        patch.extend(op for _, op in rows)
+        patch.ops.extend(op for _, op in rows)
         done += len(rows)
         if len(rows) < room:
             ent, after = ent + 1, ""  # this entity is exhausted
@@ -274,7 +319,7 @@ async def _full(
     return {
         "cookie": encode_cookie(cookie),
         "lastMutationIds": {client_id: state["lm"]},
-        "patch": _array(patch),
+        "patch": patch,
         "rejections": rejections,
         "more": more,
         "progress": {"done": done, "total": total if more else done},
@@ -310,7 +355,7 @@ async def _incremental(
     for e in entries:
         wanted.setdefault(e.entity, {})[e.entity_id] = None
     dialect = s.get_bind().dialect.name
-    patch: list[bytes] = []
+    patch = Patch()
     for name in ENTITY_ORDER:
         ids = list(wanted.get(name, {}))
         if not ids:
@@ -319,9 +364,14 @@ async def _incremental(
         found: dict[str, bytes] = {}
         for i in range(0, len(ids), 500):
             found.update(await _puts(s, view, view.select(actor).where(view.id_column.in_(ids[i : i + 500])), dialect))
-        patch.extend(found.get(eid) or _encode({"op": "del", "entity": name, "id": eid}) for eid in ids)
+        for eid in ids:
+            op = found.get(eid)
+            if op is None:
+                patch.other({"op": "del", "entity": name, "id": eid})
+            else:
+                patch.ops.append(op)
     more = len(entries) == page_size
-    done = state.get("done", 0) + len(patch)
+    done = state.get("done", 0) + len(patch.ops)
     if more:
         last = entries[-1]
         cookie = {
@@ -340,7 +390,7 @@ async def _incremental(
     return {
         "cookie": encode_cookie(cookie),
         "lastMutationIds": {client_id: lm},
-        "patch": _array(patch),
+        "patch": patch,
         "rejections": rejections,
         "more": more,
         "progress": {"done": done, "total": done + (page_size if more else 0)},

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyMutation, ServerRefused, SyncStopped } from '../src/sync/engine';
+import { applyMutation, type PullPage, ServerRefused, SyncStopped, type Value } from '../src/sync/engine';
+import { pullLines } from '../src/sync/session';
 import { engine, ok, page } from './helpers';
 
 const C1 = { id: 'c1', name: 'Old Name', phone: '13900000000', status: 'active', tags: [], version: 3 };
@@ -118,6 +119,66 @@ describe('local changes', () => {
       expect(names('s0_01')).toEqual([]); // '_' is a character, not a wildcard
       expect(names('s1499')).toEqual(['Shop s1499']);
     }
+  });
+});
+
+describe('two-line pull answers', () => {
+  const lines = (p: Value) => {
+    const { patch, ...rest } = p;
+    const puts = patch.filter((op: Value) => op.op === 'put');
+    const text = `${JSON.stringify({ ...rest, patch: patch.filter((op: Value) => op.op !== 'put') })}\n${JSON.stringify(puts)}`;
+    return pullLines(new TextEncoder().encode(text)) as PullPage;
+  };
+  const odd = 'Quote " back\\slash \u2028 line\nbreak 🚀 广州';
+
+  it('reads the envelope and keeps the put ops as bytes; anything else is a bad reply', () => {
+    const got = lines(page({ cookie: 'c9', more: true, patch: [{ op: 'clear' }, { op: 'put', entity: 'customer', id: 'a', value: { id: 'a', name: odd } }] }));
+    expect(got.cookie).toBe('c9');
+    expect(got.patch).toEqual([{ op: 'clear' }]);
+    expect(JSON.parse(new TextDecoder().decode(got.puts))).toEqual([{ op: 'put', entity: 'customer', id: 'a', value: { id: 'a', name: odd } }]);
+    expect(pullLines(new TextEncoder().encode('{"cookie": "c1"}'))).toMatchObject({ error: 'bad-reply' });
+    expect(pullLines(new TextEncoder().encode('{"cookie": \n[]'))).toMatchObject({ error: 'bad-reply' });
+  });
+
+  it('stores exactly what the same pages as JSON store: rows, list order, parents, search', async () => {
+    const customer = (id: string, name: string, tags: string[] = []) => ({ op: 'put', entity: 'customer', id, value: { id, name, phone: '13800000000', tags, version: 1 } });
+    const contact = (id: string, customerId: string) => ({ op: 'put', entity: 'contact', id, value: { id, name: `Kim ${id}`, customerId, version: 1 } });
+    const pages = [
+      page({ cookie: 'c1', more: true, progress: { done: 4, total: 6 }, patch: [{ op: 'clear' }, customer('a', odd, ['VIP']), customer('b', 'Beta'), customer('n', 'Nameless'), contact('k', 'a')] }),
+      page({ cookie: 'c2', progress: { done: 6, total: 6 }, patch: [customer('c', 'gamma 酒店'), contact('l', 'b')] }),
+      page({ cookie: 'c3', patch: [customer('b', 'Beta Two'), { op: 'del', entity: 'customer', id: 'n' }, { op: 'del', entity: 'contact', id: 'k' }, contact('m', 'c')] }),
+    ];
+    (pages[0].patch[3].value as Value).name = 7; // a name that is not text sorts nowhere, in both
+    const json = await engine();
+    const split = await engine();
+    const state = (db: typeof json.db) => ({
+      rows: db.all('SELECT entity, id, value, sort_key, parent_id FROM synced ORDER BY entity, id'),
+      todo: db.all('SELECT s.id FROM fts_todo t JOIN synced s USING (k) ORDER BY s.id'),
+    });
+    for (const p of pages) {
+      json.e.applyPage(p as never);
+      split.e.applyPage(lines(p));
+      expect(state(split.db)).toEqual(state(json.db));
+      expect(split.e.cookie).toBe(p.cookie);
+    }
+    expect(state(split.db).rows.map((r) => `${r.entity}:${r.id}`)).toEqual(['contact:l', 'contact:m', 'customer:a', 'customer:b', 'customer:c']);
+    expect(split.e.indexSearch()).toBe(0);
+    expect(split.e.customers('酒店').map((c) => c.id)).toEqual(['c']);
+    expect(split.e.customers('line').map((c) => c.name)).toEqual([odd]);
+    expect(split.e.contacts('c').map((c) => c.id)).toEqual(['m']);
+  });
+
+  it('leaves copying the WAL into the database until a first sync is over', async () => {
+    const { db, e } = await engine();
+    const every = () => db.get<{ wal_autocheckpoint: number }>('PRAGMA wal_autocheckpoint')?.wal_autocheckpoint;
+    const put = { op: 'put', entity: 'customer', id: 'a', value: { id: 'a', name: 'A', version: 1 } };
+    db.run('PRAGMA wal_autocheckpoint = 4000');
+    e.applyPage(page({ more: true, patch: [{ op: 'clear' }, put] }) as never);
+    expect(every()).toBe(0);
+    e.applyPage(page({ more: true, patch: [] }) as never);
+    expect(every()).toBe(0);
+    e.applyPage(page({ patch: [] }) as never);
+    expect(every()).toBe(4000);
   });
 });
 

@@ -18,6 +18,10 @@ export const LIST_INDEXES = [
 ];
 export const DROP_LIST_INDEXES = ['DROP INDEX IF EXISTS synced_sort', 'DROP INDEX IF EXISTS synced_parent'];
 
+/** Pages of WAL after which a commit copies it into the database (about 16 MB, rather than SQLite's
+ * 4 MB, so big syncs are not stopped often to do it); a first sync turns it off until its end. */
+export const WAL_AUTOCHECKPOINT = 4000;
+
 /** Builds the list indexes if a first sync was interrupted before its end. */
 export function ensureIndexes(db: Db): void {
   for (const sql of LIST_INDEXES) db.run(sql);

@@ -7,7 +7,7 @@ import { SyncEngine, type Value } from '../sync/engine';
 import { Scheduler } from '../sync/scheduler';
 import { LoginRequired, NetworkError, Session } from '../sync/session';
 import { type Db, type Oo1Db, StorageFullError, wrap } from './db';
-import { ensureIndexes, migrate } from './schema';
+import { WAL_AUTOCHECKPOINT, ensureIndexes, migrate } from './schema';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -66,9 +66,9 @@ async function openStore(): Promise<void> {
   db.run('PRAGMA locking_mode = EXCLUSIVE');
   db.run('PRAGMA journal_mode = WAL');
   db.run('PRAGMA synchronous = NORMAL');
-  // Checkpoint (copy the WAL into the database) after about 32 MB rather than SQLite's 8 MB, so a
-  // first sync does not stop every other page to do it; the rest is done when a sync is over.
-  db.run('PRAGMA wal_autocheckpoint = 4000');
+  // Checkpoint (copy the WAL into the database) after more pages than SQLite's default, so big syncs
+  // are not stopped often to do it (a first sync not at all); the rest is done when a sync is over.
+  db.run(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT}`);
   db.run('PRAGMA cache_size = -32000');
   db.run('PRAGMA temp_store = MEMORY');
   migrate(db);
@@ -81,9 +81,10 @@ async function openStore(): Promise<void> {
 
 let indexing = false;
 /** Catch the search index up after a sync, a chunk per transaction, yielding to the UI's requests
- * in between (search is exact meanwhile: it scans what is not indexed yet). */
+ * in between (search is exact meanwhile: it scans what is not indexed yet); then copy the WAL into
+ * the database (after a first sync, which does not do it on the way, that is tens of MB). */
 async function indexSearch(): Promise<void> {
-  if (indexing || !engine?.searchBacklog()) return;
+  if (indexing || !engine) return;
   indexing = true;
   try {
     while (engine && engine.indexSearch(2000) > 0) await new Promise((r) => setTimeout(r, 0));

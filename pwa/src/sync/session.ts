@@ -1,6 +1,6 @@
 // Login, tokens and the authenticated transport. Tokens live in the on-device database so the
 // session survives going offline and relaunching; an expired access token is refreshed once.
-import type { Reply, SyncEngine, Value } from './engine';
+import { PULL_LINES, type PullPage, type Reply, type SyncEngine, type Value } from './engine';
 
 export class NetworkError extends Error {
   constructor(cause: unknown) {
@@ -25,6 +25,17 @@ export interface User {
   orgUnit: { id: string; code: string; name: string } | null;
 }
 
+/** A two-line pull answer: the envelope (parsed) and, apart, the bytes of its put ops. */
+export function pullLines(bytes: Uint8Array): PullPage | Value {
+  const end = bytes.indexOf(10); // the envelope is one line: JSON escapes newlines in strings
+  try {
+    if (end < 0) throw new Error('one line');
+    return { ...JSON.parse(new TextDecoder().decode(bytes.subarray(0, end))), puts: bytes.subarray(end + 1) };
+  } catch {
+    return { error: 'bad-reply', detail: 'The pull answer is not two lines of JSON.' };
+  }
+}
+
 export class Session {
   constructor(
     private engine: SyncEngine,
@@ -46,6 +57,7 @@ export class Session {
     }
     let body: Value = {};
     const type = res.headers.get('content-type') ?? '';
+    if (res.ok && type.startsWith(PULL_LINES)) return { status: res.status, body: pullLines(new Uint8Array(await res.arrayBuffer())) };
     if (res.ok && type && !type.includes('json')) {
       // a file (labels as PDF, an export): its bytes, type and name, for the page to save
       const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? null;
@@ -109,6 +121,8 @@ export class Session {
         headers: {
           authorization: `Bearer ${this.engine.meta('accessToken') ?? ''}`,
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          // the pull's put ops as bytes for the database, not parsed here (engine.ts, PULL_LINES)
+          ...(path === '/api/sync/pull' ? { accept: `${PULL_LINES}, application/json;q=0.5` } : {}),
         },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
