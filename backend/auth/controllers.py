@@ -37,7 +37,12 @@ class AuthController(Controller):
     @post("/login", status_code=200, exclude_from_auth=True)
     async def login(self, data: JSONBody[LoginIn], services: Svc, request: Request) -> dict[str, Any]:
         address = request.client.host if request.client else "unknown"
-        return await services.auth.login(data.username, data.password, data.device_name, address, data.device_id)
+        result = await services.auth.login(data.username, data.password, data.device_name, address, data.device_id)
+        if result["deviceId"] != data.device_id:  # a new device: its first sync follows at once
+            actor = await services.auth.actor_for_token(result["accessToken"])
+            page_size = services.settings.sync.pull_page_size
+            services.read_ahead.first_sync(services.db, actor, result["deviceId"], page_size)
+        return result
 
     @post("/refresh", status_code=200, exclude_from_auth=True)
     async def refresh(self, data: JSONBody[RefreshIn], services: Svc) -> dict[str, Any]:

@@ -108,25 +108,49 @@ class ReadAhead:
     with the same scope, for the very cookie it follows; otherwise the page is built afresh.
     """
 
-    def __init__(self, *, limit: int = 64, ttl: float = 10.0) -> None:
+    def __init__(self, *, limit: int = 64, ttl: float = 10.0, concurrency: int = 2) -> None:
         self.limit, self.ttl = limit, ttl
-        self._pages: dict[tuple[str, str], tuple[float, str, int, asyncio.Task[dict[str, Any]]]] = {}
+        # Pages are built ahead a few at a time: background work must never take the connections
+        # that requests (writes above all) are waiting for.
+        self._slots = asyncio.Semaphore(concurrency)
+        self._pages: dict[tuple[str, str | None], tuple[float, str, int, asyncio.Task[dict[str, Any]]]] = {}
         self._live: set[asyncio.Task[dict[str, Any]]] = set()  # cancelled ones too, until they have finished
+        self._closed = False
 
-    def start(self, db: Database, actor: Actor, client_id: str, cookie: str, page_size: int) -> None:
+    def start(
+        self, db: Database, actor: Actor, client_id: str, cookie: str | None, page_size: int, *, then: int = 0
+    ) -> None:
+        """Build the page that follows ``cookie`` (``None``: a first sync's first page) and, ``then``
+        times, the one after it."""
+        if self._closed or (client_id, cookie) in self._pages:
+            return  # shutting down, or already on its way
         now = time.monotonic()
         for key, (at, *_rest, task) in list(self._pages.items()):
             if now - at > self.ttl or len(self._pages) >= self.limit:
                 task.cancel()
                 del self._pages[key]
-        task = asyncio.create_task(_answer(db, actor, client_id, cookie, page_size))
+        task = asyncio.create_task(self._build(db, actor, client_id, cookie, page_size, then))
         self._live.add(task)
         task.add_done_callback(self._live.discard)
         task.add_done_callback(_quiet)
         self._pages[(client_id, cookie)] = (now, actor.user_id, actor.scope_epoch, task)
 
+    async def _build(
+        self, db: Database, actor: Actor, client_id: str, cookie: str | None, page_size: int, then: int
+    ) -> dict[str, Any]:
+        async with self._slots:
+            page = await _answer(db, actor, client_id, cookie, page_size)
+        if then > 0 and page["more"]:
+            self.start(db, actor, client_id, page["cookie"], page_size, then=then - 1)
+        return page
+
+    def first_sync(self, db: Database, actor: Actor, client_id: str, page_size: int) -> None:
+        """A device that has just been issued will pull from the start at once: its first two pages
+        are built while the phone stores its tokens and opens its database."""
+        self.start(db, actor, client_id, None, page_size, then=1)
+
     async def take(self, actor: Actor, client_id: str, cookie: str | None) -> dict[str, Any] | None:
-        entry = self._pages.pop((client_id, cookie), None) if cookie else None
+        entry = self._pages.pop((client_id, cookie), None)
         if entry is None:
             return None
         at, user_id, epoch, task = entry
@@ -138,13 +162,14 @@ class ReadAhead:
         except Exception:  # built afresh: the error, if it is real, comes again with its proper answer
             return None
 
-    def peek(self, client_id: str, cookie: str) -> asyncio.Task[dict[str, Any]] | None:
+    def peek(self, client_id: str, cookie: str | None) -> asyncio.Task[dict[str, Any]] | None:
         """The page being built for this device's next pull from ``cookie``, if any (left in place)."""
         entry = self._pages.get((client_id, cookie))
         return entry[-1] if entry else None
 
     async def close(self) -> None:
         """Stop every page being built and wait until they have let go of their connections."""
+        self._closed = True
         tasks = list(self._live)
         self._pages.clear()
         for task in tasks:
@@ -186,18 +211,26 @@ async def _answer(db: Database, actor: Actor, client_id: str, cookie: str | None
         return await _incremental(s, actor, client_id, state, version, page_size)
 
 
-async def _puts(
-    s: AsyncSession, view: EntityView, q: Select[Any], dialect: str, *, ordered: bool = False
-) -> list[tuple[str, bytes]]:
+async def _puts(s: AsyncSession, view: EntityView, q: Select[Any], dialect: str) -> list[tuple[str, bytes]]:
     """``(id, put op as JSON)`` of the rows ``q`` selects; the database writes the JSON where the
-    entity has a wire shape (``ordered``: by id, as ``q`` orders them)."""
+    entity has a wire shape."""
     if view.wire is not None:
-        page = view.wire.page(q.with_only_columns(view.id_column), dialect, ordered=ordered)
+        page = view.wire.page(q.with_only_columns(view.id_column), dialect)
         return [(r[0], r[1].encode()) for r in (await s.execute(page)).all()]
     return [
         (r.id, _encode({"op": "put", "entity": view.name, "id": r.id, "value": view.value(r)}))
         for r in (await s.execute(q)).all()
     ]
+
+
+async def _page_of_puts(s: AsyncSession, view: EntityView, q: Select[Any], dialect: str) -> tuple[int, str, bytes]:
+    """How many rows ``q`` selects (ordered by id), the last one's id and their put ops joined by
+    commas; the database writes them in one text where the entity has a wire shape."""
+    if view.wire is not None:
+        row = (await s.execute(view.wire.joined(q.with_only_columns(view.id_column), dialect))).one()
+        return int(row.n), row.last or "", (row.ops or "").encode()
+    rows = await _puts(s, view, q, dialect)
+    return len(rows), rows[-1][0] if rows else "", b",".join(op for _, op in rows)
 
 
 def _array(items: list[bytes]) -> bytes:
@@ -210,18 +243,26 @@ PULL_LINES = "application/vnd.outpost.pull+jsonl"
 
 
 class Patch:
-    """A page's ops, each already JSON, in order, knowing which are not puts; ``bytes()`` of it is
-    the JSON array."""
+    """A page's ops, already JSON, in order, knowing which are not puts; ``bytes()`` of it is the
+    JSON array."""
 
-    __slots__ = ("ops", "others")
+    __slots__ = ("count", "ops", "others")
 
     def __init__(self) -> None:
-        self.ops: list[bytes] = []
+        self.ops: list[bytes] = []  # each one op, or several put ops joined by commas
         self.others: list[int] = []  # where the clear and del ops are
+        self.count = 0
+
+    def puts(self, ops: bytes, n: int = 1) -> None:
+        """``n`` put ops, joined by commas."""
+        if n:
+            self.ops.append(ops)
+            self.count += n
 
     def other(self, op: dict[str, Any]) -> None:
         self.others.append(len(self.ops))
         self.ops.append(_encode(op))
+        self.count += 1
 
     def __bytes__(self) -> bytes:
         return _array(self.ops)
@@ -300,14 +341,14 @@ async def _full(
     while ent < len(ENTITY_ORDER) and room > 0:
         view = VIEWS[ENTITY_ORDER[ent]]
         q = view.select(actor).where(view.id_column > after).order_by(view.id_column).limit(room)
-        rows = await _puts(s, view, q, dialect, ordered=True)
-        patch.ops.extend(op for _, op in rows)
-        done += len(rows)
-        if len(rows) < room:
+        n, last, ops = await _page_of_puts(s, view, q, dialect)
+        patch.puts(ops, n)
+        done += n
+        if n < room:
             ent, after = ent + 1, ""  # this entity is exhausted
         else:
-            after = rows[-1][0]
-        room -= len(rows)
+            after = last
+        room -= n
     more = ent < len(ENTITY_ORDER)
     total = max(state["total"], done)
     if more:
@@ -350,7 +391,7 @@ async def _incremental(
         .order_by(ChangeLog.version, ChangeLog.seq)
         .limit(page_size)
     )
-    entries = (await s.execute(q)).all()
+    entries = (await s.execute(q)).all() if target > start else []  # (nothing new: the common case)
     wanted: dict[str, dict[str, None]] = {}
     for e in entries:
         wanted.setdefault(e.entity, {})[e.entity_id] = None
@@ -369,9 +410,9 @@ async def _incremental(
             if op is None:
                 patch.other({"op": "del", "entity": name, "id": eid})
             else:
-                patch.ops.append(op)
+                patch.puts(op)
     more = len(entries) == page_size
-    done = state.get("done", 0) + len(patch.ops)
+    done = state.get("done", 0) + patch.count
     if more:
         last = entries[-1]
         cookie = {
@@ -386,7 +427,7 @@ async def _incremental(
         }
     else:
         cookie = {"m": "inc", "v": target, "e": actor.scope_epoch}
-    rejections = await _rejections(s, client_id, start, target)
+    rejections = await _rejections(s, client_id, start, target) if target > start else []
     return {
         "cookie": encode_cookie(cookie),
         "lastMutationIds": {client_id: lm},

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import Select, Table, Text, case, func, literal_column, select, type_coerce
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql.elements import ColumnElement
 
 Kind = Literal["value", "datetime", "date", "list"]
@@ -64,6 +65,18 @@ class WireShape:
         chosen = ids.subquery("chosen")
         q = select(self.table.c.id, self.put_op(dialect)).join_from(chosen, self.table, self.table.c.id == chosen.c[0])
         return q.order_by(chosen.c[0]) if ordered else q
+
+    def joined(self, ids: Select[Any], dialect: str) -> Select[Any]:
+        """One row for the rows whose ids ``ids`` selects, in id order: how many (``n``), the last id
+        (``last``) and their put ops joined by commas (``ops``, null when none) — a page of a first
+        sync arrives as one text instead of thousands of rows for Python to handle one by one."""
+        page = self.page(ids, dialect, ordered=True).subquery("page")
+        op, row_id = page.c[1], page.c[0]
+        if dialect == "postgresql":
+            ops = func.string_agg(op, aggregate_order_by(literal_column("','"), row_id))
+        else:
+            ops = func.group_concat(op, literal_column("','"))  # in the page's order (an ordered subquery)
+        return select(func.count().label("n"), func.max(row_id).label("last"), type_coerce(ops, Text).label("ops"))
 
     def put_op(self, dialect: str) -> ColumnElement[str]:
         """SQL for this row's ``{"op": "put", "entity", "id", "value"}`` as JSON text."""

@@ -56,3 +56,32 @@ async def test_a_page_built_before_the_users_scope_changed_is_not_handed_out(app
     await app.state.services.auth.move_user("rep1", roles=["rep"])  # the scope changes: a full resync
     got = (await rep.post("/api/sync/pull", rep.envelope(cookie=page1["cookie"]))).json()
     assert got["patch"][0] == {"op": "clear"}
+
+
+async def test_a_new_devices_first_two_pages_are_built_at_login_and_served_once(app, http, demo, login):
+    ahead = app.state.services.read_ahead
+    rep = await login("rep1")
+    first = await ahead.peek(rep.device_id, None)  # built while the phone stores its tokens
+    assert first["more"] and json.loads(bytes(first["patch"]))[0] == {"op": "clear"}
+    second = ahead.peek(rep.device_id, first["cookie"])
+    assert second is not None  # and the page after it
+
+    got = (await rep.post("/api/sync/pull", rep.envelope(cookie=None))).json()
+    assert got["cookie"] == first["cookie"] and got["patch"] == json.loads(bytes(first["patch"]))
+    assert ahead.peek(rep.device_id, None) is None  # handed out once
+    nxt = (await rep.post("/api/sync/pull", rep.envelope(cookie=got["cookie"]))).json()
+    assert nxt["patch"] == json.loads(bytes((await second)["patch"]))
+
+    # The same device signing in again (it sends its id back) carries on from its cookie: nothing is built.
+    r = await http.post(
+        "/api/auth/login",
+        json={"username": "rep1", "password": demo["password"], "deviceName": "phone", "deviceId": rep.device_id},
+    )
+    assert r.status_code == 200 and r.json()["deviceId"] == rep.device_id
+    assert ahead.peek(rep.device_id, None) is None
+    # Another user's new device gets its own pages, never rep1's.
+    rep2 = await login("rep2")
+    theirs = await ahead.peek(rep2.device_id, None)
+    assert {op["entity"] for op in json.loads(bytes(theirs["patch"]))[1:]} <= {"customer", "contact"}
+    mine = {op["id"] for op in got["patch"][1:]}
+    assert mine.isdisjoint(op["id"] for op in json.loads(bytes(theirs["patch"]))[1:])

@@ -88,3 +88,24 @@ async def test_database_and_python_build_the_same_wire_value(app, demo):
     assert got[odd]["tags"] == [] and got[odd]["createdAt"] == "2026-01-02T03:04:05+00:00"
     assert got[odd]["updatedAt"] == "2026-01-02T03:04:05.000600+00:00" and got[odd]["name"] == AWKWARD
     assert got[plain]["tags"] == ["5G", AWKWARD] and got[odd]["version"] == 2**40
+
+
+async def test_a_page_joined_by_the_database_is_its_rows_in_id_order(app, demo):
+    """A first sync's page comes as one text (``WireShape.joined``): the same ops as row by row, in id
+    order, with their count and the last id (where the next page starts)."""
+    db = app.state.services.db
+    admin = Actor(user_id="x", username="admin", roles=frozenset({"admin"}), org_unit_id="", org_path="/")
+    async with db.read() as s:
+        dialect = s.get_bind().dialect.name
+        for name in ("customer", "contact"):
+            view = VIEWS[name]
+            ids = view.select(admin).with_only_columns(view.id_column).order_by(view.id_column)
+            expected = (await s.execute(view.wire.page(ids, dialect, ordered=True))).all()
+            assert len(expected) >= 8
+            for limit in (1, 7, len(expected) + 5):
+                got = (await s.execute(view.wire.joined(ids.limit(limit), dialect))).one()
+                want = expected[:limit]
+                assert (got.n, got.last) == (len(want), want[-1][0])
+                assert json.loads(f"[{got.ops}]") == [json.loads(t) for _, t in want]
+            nothing = (await s.execute(view.wire.joined(ids.where(view.id_column > "~"), dialect))).one()
+            assert (nothing.n, nothing.last, nothing.ops) == (0, None, None)
