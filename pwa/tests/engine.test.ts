@@ -103,6 +103,21 @@ describe('local changes', () => {
     expect(e.customers().map((c) => c.name)).toEqual(['Alpha', 'Beta', 'Gamma']);
   });
 
+  it("lists a parent's rows through the parent index, not by walking the whole list", async () => {
+    const { db, e } = await engine();
+    const patch = [];
+    for (let i = 0; i < 300; i++) {
+      patch.push({ op: 'put', entity: 'customer', id: `c${i}`, value: { id: `c${i}`, name: `Customer ${i}`, version: 1 } });
+      for (const n of ['Zhang', 'Li']) patch.push({ op: 'put', entity: 'contact', id: `k${i}${n}`, value: { id: `k${i}${n}`, name: n, customerId: `c${i}`, version: 1 } });
+    }
+    e.applyPage(page({ patch }) as never);
+    const plan = (sql: string, bind: unknown[]) => db.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`, bind).map((r) => r.detail).join('; ');
+    const listed = 'SELECT id FROM synced WHERE entity = ? AND (parent_id = ?) ORDER BY sort_key LIMIT ?';
+    expect(plan(listed, ['contact', 'c7', 500])).toMatch(/USING INDEX synced_parent \(entity=\? AND parent_id=\?\)/);
+    expect(plan(listed, ['contact', 'c7', 500])).not.toMatch(/TEMP B-TREE/);
+    expect(e.contacts('c7').map((c) => c.name)).toEqual(['Li', 'Zhang']);
+  });
+
   it('finds a common word by walking the list in order, as exactly as through the index', async () => {
     const { e } = await engine();
     const patch = Array.from({ length: 1500 }, (_, i) => {

@@ -14,7 +14,8 @@ export const searchText = (s: string) => `concat_ws(' ', ${s}.value ->> '$.name'
  * (sorting 60,000 keys once is cheaper than inserting them in random order page by page). */
 export const LIST_INDEXES = [
   'CREATE INDEX IF NOT EXISTS synced_sort ON synced (entity, sort_key)',
-  'CREATE INDEX IF NOT EXISTS synced_parent ON synced (entity, parent_id)',
+  // A customer's contacts, a stocktake's lines: found and ordered by the index (step 6).
+  'CREATE INDEX IF NOT EXISTS synced_parent ON synced (entity, parent_id, sort_key) WHERE parent_id IS NOT NULL',
 ];
 export const DROP_LIST_INDEXES = ['DROP INDEX IF EXISTS synced_sort', 'DROP INDEX IF EXISTS synced_parent'];
 
@@ -97,6 +98,11 @@ export const MIGRATIONS: string[][] = [
   // (engine.ts, NEW_CUSTOMERS_TO_INDEX): the trigger doing it row by row was a third of a first sync's
   // insert time. Changed rows keep their trigger.
   [`DROP TRIGGER synced_search_insert`],
+  // 6: the parent index also orders a parent's rows, and leaves out rows without a parent. As
+  // (entity, parent_id), SQLite preferred walking every contact in name order (the sort index) to
+  // list one customer's contacts; now the lookup is the cheaper plan. Half the rows, so a first
+  // sync builds it faster too.
+  [`DROP INDEX IF EXISTS synced_parent`, LIST_INDEXES[1]],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
