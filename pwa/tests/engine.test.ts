@@ -188,8 +188,10 @@ describe('two-line pull answers', () => {
     const every = () => db.get<{ wal_autocheckpoint: number }>('PRAGMA wal_autocheckpoint')?.wal_autocheckpoint;
     const put = { op: 'put', entity: 'customer', id: 'a', value: { id: 'a', name: 'A', version: 1 } };
     db.run('PRAGMA wal_autocheckpoint = 4000');
+    expect(e.checkpointDue).toBe(false);
     e.applyPage(page({ more: true, patch: [{ op: 'clear' }, put] }) as never);
     expect(every()).toBe(0);
+    expect(e.checkpointDue).toBe(true); // the worker copies the WAL when idle, then clears this
     e.applyPage(page({ more: true, patch: [] }) as never);
     expect(every()).toBe(0);
     e.applyPage(page({ patch: [] }) as never);

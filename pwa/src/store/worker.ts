@@ -84,11 +84,12 @@ let indexing = false;
  * in between (search is exact meanwhile: it scans what is not indexed yet); then copy the WAL into
  * the database (after a first sync, which does not do it on the way, that is tens of MB). */
 async function indexSearch(): Promise<void> {
-  if (indexing || !engine) return;
+  if (indexing || !engine || (!engine.searchBacklog() && !engine.checkpointDue)) return;
   indexing = true;
   try {
     while (engine && engine.indexSearch(2000) > 0) await new Promise((r) => setTimeout(r, 0));
     db?.run('PRAGMA wal_checkpoint(PASSIVE)');
+    if (engine) engine.checkpointDue = false;
   } catch (e) {
     if (e instanceof StorageFullError) engine?.setMeta('lastError', 'storage-full');
     else console.warn('search index', e);

@@ -163,6 +163,8 @@ export interface EngineOptions {
 export class SyncEngine {
   private now: () => number;
   private pushBatch: number;
+  /** A first sync has ended without copying its WAL into the database: the worker does it when idle. */
+  checkpointDue = false;
 
   constructor(
     private db: Db,
@@ -600,6 +602,7 @@ export class SyncEngine {
             // the database after it (the worker does it when idle), not in the middle of a page.
             for (const sql of DROP_LIST_INDEXES) this.db.run(sql);
             this.db.run('PRAGMA wal_autocheckpoint = 0');
+            this.checkpointDue = true;
           }
         } else if (op.op === 'put') {
           run.push(op);
