@@ -183,6 +183,19 @@ describe('two-line pull answers', () => {
     expect(split.e.contacts('c').map((c) => c.id)).toEqual(['m']);
   });
 
+  it('sorts by a name only when it is text, lower-cased in ASCII only, as the overlay does', async () => {
+    const { db, e } = await engine();
+    const names: Record<string, unknown> = { s: 'Beta Ä', n: 7, o: { a: 1 }, a: ['x'], z: null };
+    const patch = Object.entries(names).map(([id, name]) => ({ op: 'put', entity: 'customer', id, value: { id, name, version: 1 } }));
+    patch.push({ op: 'put', entity: 'customer', id: 'u', value: { id: 'u', version: 1 } as never });
+    e.applyPage(lines(page({ patch })));
+    const keys = Object.fromEntries(db.all<{ id: string; sort_key: string | null }>("SELECT id, sort_key FROM synced").map((r) => [r.id, r.sort_key]));
+    expect(keys).toEqual({ s: 'beta Ä', n: null, o: null, a: null, z: null, u: null });
+    for (const id of Object.keys(keys)) e.update('customer', id, { phone: '13800000000' }); // the overlay's key, computed in JS
+    const overlay = Object.fromEntries(db.all<{ id: string; sort_key: string | null }>("SELECT id, sort_key FROM overlay").map((r) => [r.id, r.sort_key]));
+    expect(overlay).toEqual(keys);
+  });
+
   it('leaves copying the WAL into the database until a first sync is over', async () => {
     const { db, e } = await engine();
     const every = () => db.get<{ wal_autocheckpoint: number }>('PRAGMA wal_autocheckpoint')?.wal_autocheckpoint;

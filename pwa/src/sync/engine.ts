@@ -117,11 +117,12 @@ function sortKey(entity: string, v: Value): string | null {
   if (entity === 'stocktake_item') return String(v.tag ?? '');
   return typeof v.name === 'string' ? asciiLower(v.name) : null;
 }
-// In SQL: over `e` (entity) and `v` (the value's JSON) of a pulled op (PUT_ROWS).
+// In SQL: over `e` (entity), `v` (the value, binary JSON) and `n` (its name) of a pulled op
+// (PUT_ROWS). `n` is taken out once with jsonb_extract, which gives text only for a JSON string.
 const SORT_KEY = `CASE WHEN e = 'conflict' THEN coalesce(v ->> 'createdAt', '')
   WHEN e = 'stocktake_scan' THEN coalesce(v ->> 'scannedAt', '')
   WHEN e = 'stocktake_item' THEN coalesce(v ->> 'tag', '')
-  WHEN json_type(v, '$.name') = 'text' THEN lower(v ->> 'name') END`;
+  WHEN typeof(n) = 'text' THEN lower(n) END`;
 
 function parentOf(entity: string, v: Value): string | null {
   if (entity === 'stocktake_item' || entity === 'stocktake_scan') return v.stocktakeId ?? null;
@@ -145,7 +146,7 @@ const COMMON = 1000;
 // The ops come as JSON text or as its UTF-8 bytes (a two-line pull answer's second line, bound as
 // they arrived); either way SQLite parses them once, into its binary JSON, which it reads faster.
 const PUT_ROWS = `WITH p AS MATERIALIZED (SELECT value ->> 'entity' AS e, value ->> 'id' AS i,
-      jsonb_extract(value, '$.value') AS v
+      jsonb_extract(value, '$.value') AS v, jsonb_extract(value, '$.value.name') AS n
     FROM json_each(jsonb(CAST(? AS TEXT))))
   INSERT INTO synced (entity, id, value, sort_key, parent_id)
   SELECT e, i, json(v), ${SORT_KEY}, ${PARENT_ID} FROM p WHERE true
