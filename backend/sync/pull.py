@@ -188,11 +188,24 @@ async def pull(
     check_client(actor, req.client_id)
     await _mark_synced(db, req.client_id)
     result = await ahead.take(actor, req.client_id, req.cookie) if ahead is not None else None
+    if result is not None and req.cookie is None and await _changed_since(db, actor, req.client_id, result):
+        result = None  # a first page built at login, but something this device sees has changed since
     if result is None:
         result = await _answer(db, actor, req.client_id, req.cookie, page_size)
     if ahead is not None and result["more"]:
         ahead.start(db, actor, req.client_id, result["cookie"], page_size)
     return result
+
+
+async def _changed_since(db: Database, actor: Actor, client_id: str, page: dict[str, Any]) -> bool:
+    """Whether, since ``page`` was read, the device pushed or a change that may concern ``actor`` was
+    committed. A pull answers with what was committed before it was asked for: a first page built
+    ahead (at login) is handed out only when that is still so."""
+    async with db.read() as s:
+        if await _lmid(s, client_id) != page["lastMutationIds"][client_id]:
+            return True
+        q = select(ChangeLog.version).where(ChangeLog.version > decode_cookie(page["cookie"])["v"], actor.log_clause())
+        return (await s.execute(q.limit(1))).first() is not None
 
 
 async def _answer(db: Database, actor: Actor, client_id: str, cookie: str | None, page_size: int) -> dict[str, Any]:

@@ -85,3 +85,16 @@ async def test_a_new_devices_first_two_pages_are_built_at_login_and_served_once(
     assert {op["entity"] for op in json.loads(bytes(theirs["patch"]))[1:]} <= {"customer", "contact"}
     mine = {op["id"] for op in got["patch"][1:]}
     assert mine.isdisjoint(op["id"] for op in json.loads(bytes(theirs["patch"]))[1:])
+
+
+async def test_a_first_page_built_at_login_is_not_served_once_something_the_user_sees_changed(app, login):
+    ahead = app.state.services.read_ahead
+    admin = await login("admin")
+    await admin.sync.pull()
+    rep = await login("rep1")
+    first = await ahead.peek(rep.device_id, None)
+    target = next(op["id"] for op in json.loads(bytes(first["patch"])) if op.get("entity") == "customer")
+    admin.sync.update("customer", target, address="Changed after login")
+    await admin.sync.sync()
+    got = (await rep.post("/api/sync/pull", rep.envelope(cookie=None))).json()
+    assert {op["id"]: op["value"]["address"] for op in got["patch"][1:]}[target] == "Changed after login"
