@@ -91,26 +91,31 @@ export class Session {
     return reply;
   }
 
-  private async refresh(): Promise<boolean> {
+  /** Send, and if the access token has expired, refresh it and send once more. When the refresh is
+   * refused because the device was revoked or the user disabled, that typed answer is the reply: the
+   * engine stops on it (a phone that was off longer than an access token lives learns it this way). */
+  private async withRefresh(send: () => Promise<Reply>): Promise<Reply> {
+    const reply = await send();
+    if (reply.status !== 401 || reply.body?.error !== 'token-expired') return reply;
     const token = this.engine.meta('refreshToken');
-    if (!token) return false;
-    const reply = await this.raw('/api/auth/refresh', {
+    if (!token) return reply;
+    const refreshed = await this.raw('/api/auth/refresh', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ refreshToken: token }),
     });
-    if (reply.status === 200) {
-      this.engine.setMeta('accessToken', reply.body.accessToken);
-      this.engine.setMeta('refreshToken', reply.body.refreshToken);
-      return true;
+    if (refreshed.status === 200) {
+      this.engine.setMeta('accessToken', refreshed.body.accessToken);
+      this.engine.setMeta('refreshToken', refreshed.body.refreshToken);
+      return send();
     }
-    if (reply.status === 401) {
-      const code = reply.body?.error;
-      if (code === 'device-revoked' || code === 'user-disabled') return false;
+    if (refreshed.status === 401) {
+      const code = refreshed.body?.error;
+      if (code === 'device-revoked' || code === 'user-disabled') return refreshed;
       this.engine.setMeta('loginRequired', code ?? 'login-required');
       throw new LoginRequired(code ?? 'login-required');
     }
-    throw new NetworkError(reply.body);
+    throw new NetworkError(refreshed.body);
   }
 
   /** An authenticated JSON request; refreshes an expired access token once. */
@@ -126,9 +131,7 @@ export class Session {
         },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
-    let reply = await send();
-    if (reply.status === 401 && reply.body?.error === 'token-expired' && (await this.refresh())) reply = await send();
-    return reply;
+    return this.withRefresh(send);
   }
 
   /** Upload bytes (a photo) with PUT; refreshes an expired access token once. */
@@ -139,9 +142,7 @@ export class Session {
         headers: { authorization: `Bearer ${this.engine.meta('accessToken') ?? ''}`, 'content-type': type },
         body: new Blob([bytes as BlobPart], { type }),
       });
-    let reply = await send();
-    if (reply.status === 401 && reply.body?.error === 'token-expired' && (await this.refresh())) reply = await send();
-    return reply;
+    return this.withRefresh(send);
   }
 
   transport = (path: string, body: unknown) => this.request(path, body);
