@@ -189,3 +189,24 @@ async def test_revoked_device_stops_and_keeps_unsynced_changes_exportable(live, 
     await ph.shot("en-sync-revoked")
     async with live["services"].db.read() as s:
         assert (await s.get(Customer, c["id"])).address != "Unsynced Road 9"
+
+
+async def test_a_change_made_while_the_server_is_unreachable_is_sent_when_it_answers_again(live, phone):
+    """The browser says it is online all along (no `online` event will come), but the server cannot
+    be reached for a while: the phone shows it is offline and keeps trying on its own, with backoff,
+    until the change is sent."""
+    ph = await phone("en")
+    await ph.login("rep1")
+    [c] = await _first_customers(live, "rep1", 1)
+
+    async def unreachable(route):
+        await route.abort("connectionrefused")
+
+    await ph.ctx.route("**/api/sync/**", unreachable)
+    await _edit_field(ph, c["name"], "address", "Sent Later Road 3")
+    await ph.page.wait_for_selector("[data-testid=sync-pill][data-online=false]", timeout=10_000)
+    assert await ph.page.get_attribute("[data-testid=sync-pill]", "data-pending") == "1"
+    await ph.ctx.unroute("**/api/sync/**", unreachable)
+    await ph.synced(timeout=20_000)  # no event, no tap: the timer's retry
+    async with live["services"].db.read() as s:
+        assert (await s.get(Customer, c["id"])).address == "Sent Later Road 3"

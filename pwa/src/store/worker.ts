@@ -18,7 +18,12 @@ let scheduler: Scheduler | undefined;
 let events: EventSource | undefined;
 let persistent = true;
 let pool: { pauseVfs: () => unknown } | undefined;
-let online = true;
+// Online is two things: the browser has a network (its online/offline events), and the last request
+// reached the server. Only the first stops a sync from being tried: after a failed request the timer
+// keeps trying (with backoff), so a server that was down or a signal too weak to carry a request is
+// retried without waiting for an event that may never come.
+let browserOnline = true;
+let reachable = true;
 let syncing = false;
 
 /** Tell the UI the store changed; `rows: false` when only the status did, so views need not re-read
@@ -29,7 +34,7 @@ function notify(extra: Value = {}, rows = true): void {
 
 function status(): Value {
   if (!engine) return { ready: false };
-  return { ready: true, ...engine.status(), user: session?.user ?? null, online, syncing, persistent, loginRequired: engine.meta('loginRequired') };
+  return { ready: true, ...engine.status(), user: session?.user ?? null, online: browserOnline && reachable, syncing, persistent, loginRequired: engine.meta('loginRequired') };
 }
 
 async function openStore(): Promise<void> {
@@ -101,9 +106,9 @@ async function indexSearch(): Promise<void> {
 let running: Promise<void> | undefined;
 /** One sync at a time: "sync now" during a scheduled sync waits for it, then syncs again (two pulls
  * from the same cookie at once could store their pages' cookies out of order). */
-async function runSync(): Promise<void> {
+async function runSync(force = false): Promise<void> {
   while (running) await running.catch(() => undefined);
-  running = syncOnce();
+  running = syncOnce(force);
   try {
     await running;
   } finally {
@@ -111,19 +116,22 @@ async function runSync(): Promise<void> {
   }
 }
 
-async function syncOnce(): Promise<void> {
-  if (!engine || !session?.user || engine.meta('stopped') || engine.meta('loginRequired') || !online) return;
+/** `force`: the user asked ("sync now"), so try even if the browser says it is offline. */
+async function syncOnce(force: boolean): Promise<void> {
+  if (!engine || !session?.user || engine.meta('stopped') || engine.meta('loginRequired')) return;
+  if (!browserOnline && !force) return;
   syncing = true;
   notify({}, false);
   try {
     // Progress only: the screens read their rows once the pages are in (re-reading a list after
     // every page of a first sync cost the worker as much as a fifth of the sync).
     await engine.sync((done, total) => notify({ progress: { done, total } }, false));
+    reachable = true;
     await uploadPhotos(engine, session);
     setTimeout(indexSearch, 0);
     connectEvents();
   } catch (e) {
-    if (e instanceof NetworkError) online = false;
+    if (e instanceof NetworkError) reachable = false;
     if (e instanceof StorageFullError) engine.setMeta('lastError', 'storage-full');
     if (!(e instanceof LoginRequired)) throw e;
   } finally {
@@ -161,7 +169,7 @@ const handlers: Record<string, (...args: never[]) => unknown> = {
   async login(username: string, password: string, deviceName: string) {
     const reply = await (session as Session).login(username, password, deviceName);
     if (reply.status === 200) {
-      online = true;
+      reachable = true;
       scheduler?.kick();
     }
     notify();
@@ -225,13 +233,15 @@ const handlers: Record<string, (...args: never[]) => unknown> = {
     notify();
   },
   async syncNow() {
-    online = true;
-    await runSync();
+    await runSync(true);
     return status();
   },
   setOnline(value: boolean) {
-    online = value;
-    if (value) scheduler?.kick();
+    browserOnline = value;
+    if (value) {
+      reachable = true; // worth a try at once
+      scheduler?.kick();
+    }
     notify({}, false);
   },
   foreground() {
