@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { StorageFullError } from '../src/store/db';
 import { applyMutation, type PullPage, ServerRefused, SyncStopped, type Value } from '../src/sync/engine';
 import { pullLines } from '../src/sync/session';
 import { engine, ok, page } from './helpers';
@@ -20,6 +21,23 @@ describe('local changes', () => {
     expect(e.view('customer', 'c1')?.name).toBe('New Name');
     expect(e.outbox().length).toBe(1);
     expect(e.meta('nextMutationId')).toBe('2');
+  });
+
+  it('out of storage: a change is refused whole, as StorageFullError, and nothing is half-written', async () => {
+    const { db, e } = await engine();
+    e.applyPage(page({ patch: [{ op: 'put', entity: 'customer', id: 'c1', value: C1 }] }) as never);
+    e.update('customer', 'c1', { name: 'Fits' });
+    const { page_count } = db.get<{ page_count: number }>('PRAGMA page_count') as { page_count: number };
+    db.run(`PRAGMA max_page_count = ${page_count}`); // the database may not grow any more
+    expect(() => e.update('customer', 'c1', { address: '长'.repeat(20_000) })).toThrow(StorageFullError);
+    expect(() => e.mutate('customer.create', { id: 'n1', name: 'N'.repeat(20_000) })).toThrow(StorageFullError);
+    expect(e.view('customer', 'c1')?.name).toBe('Fits');
+    expect(e.view('customer', 'c1')?.address).toBeUndefined();
+    expect(e.view('customer', 'n1')).toBeUndefined();
+    expect(e.outbox().map((m) => m.id)).toEqual([1]);
+    expect(e.meta('nextMutationId')).toBe('2');
+    db.run('PRAGMA max_page_count = 1073741823'); // space freed: the same change goes through
+    expect(e.update('customer', 'c1', { address: '长'.repeat(20_000) }).id).toBe(2);
   });
 
   it('allocates mutation ids without gaps and stamps increasing HLCs', async () => {

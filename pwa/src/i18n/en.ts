@@ -60,6 +60,8 @@ export const en = {
   'form.required': '{field} is required.',
   'form.badPhone': 'Enter a phone number (digits, spaces, + and -).',
   'form.back': 'Back',
+  'form.notSaved': 'Not saved: {reason}',
+  'form.notSavedFull': 'Not saved: the phone is out of storage. Free some space and try again; what you entered is still here.',
   'sync.title': 'Sync',
   'sync.state': 'Connection',
   'sync.pending': 'Changes waiting to sync',

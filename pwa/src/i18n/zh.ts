@@ -61,6 +61,8 @@ export const zh: Record<keyof typeof en, string> = {
   'form.cancel': '取消',
   'form.required': '请填写{field}。',
   'form.badPhone': '请输入电话号码（数字、空格、+ 和 -）。',
+  'form.notSaved': '未保存：{reason}',
+  'form.notSavedFull': '未保存：手机存储空间不足。请清理空间后再试，已填写的内容仍在。',
   'form.back': '返回',
   'sync.title': '同步',
   'sync.state': '网络状态',

@@ -28,9 +28,12 @@ export class StorageFullError extends Error {
   }
 }
 
+/** Out of storage, as SQLite reports it: SQLITE_FULL (a size limit), or SQLITE_IOERR from the
+ * opfs-sahpool VFS, which turns every failed OPFS write (the browser's QuotaExceededError: the
+ * origin's quota is used up) into an I/O error without saying why. */
 function translate(e: unknown): unknown {
   const text = String((e as Error)?.message ?? e);
-  if (/SQLITE_FULL|quota|QuotaExceeded|disk is full/i.test(text)) return new StorageFullError(e);
+  if (/SQLITE_FULL|SQLITE_IOERR|disk I\/O error|quota|QuotaExceeded|disk is full/i.test(text)) return new StorageFullError(e);
   return e;
 }
 
@@ -62,7 +65,12 @@ export function wrap(db: Oo1Db): Db {
         db.exec({ sql: 'COMMIT' });
         return out;
       } catch (e) {
-        db.exec({ sql: 'ROLLBACK' });
+        try {
+          db.exec({ sql: 'ROLLBACK' });
+        } catch {
+          // SQLite has rolled back already (it may, on SQLITE_FULL or an I/O error): the error to
+          // report is the first one, not "no transaction is active"
+        }
         throw translate(e);
       } finally {
         depth--;

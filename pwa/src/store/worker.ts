@@ -164,6 +164,24 @@ async function connectEvents(): Promise<void> {
   };
 }
 
+/** A change made on this phone. When storage is full the screen that made it says so and keeps
+ * what was typed; the sync panel is told too (if even that small write fits). */
+function local<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof StorageFullError) {
+      try {
+        engine?.setMeta('lastError', 'storage-full');
+      } catch {
+        // no room even for that: the screen's message stands
+      }
+      notify({}, false);
+    }
+    throw e;
+  }
+}
+
 const handlers: Record<string, (...args: never[]) => unknown> = {
   status: () => status(),
   async login(username: string, password: string, deviceName: string) {
@@ -204,26 +222,26 @@ const handlers: Record<string, (...args: never[]) => unknown> = {
   async attachPhoto(bytes: ArrayBuffer, type: string) {
     const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
     const sha256 = [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
-    (engine as SyncEngine).addAttachment(sha256, type, new Uint8Array(bytes));
+    local(() => (engine as SyncEngine).addAttachment(sha256, type, new Uint8Array(bytes)));
     notify({}, false);
     return sha256;
   },
   outbox: () => (engine as SyncEngine).outbox(),
   exportOutbox: () => (engine as SyncEngine).exportOutbox(),
   mutate(name: string, args: Value) {
-    const m = (engine as SyncEngine).mutate(name, args);
+    const m = local(() => (engine as SyncEngine).mutate(name, args));
     notify();
     scheduler?.kick(300);
     return m;
   },
   update(entity: string, id: string, changes: Value) {
-    const m = (engine as SyncEngine).update(entity, id, changes);
+    const m = local(() => (engine as SyncEngine).update(entity, id, changes));
     notify();
     scheduler?.kick(300);
     return m;
   },
   resend(id: number, args?: Value) {
-    const m = (engine as SyncEngine).resend(id, args);
+    const m = local(() => (engine as SyncEngine).resend(id, args));
     notify();
     scheduler?.kick(100);
     return m;

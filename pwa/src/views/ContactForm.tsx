@@ -3,12 +3,13 @@ import { go } from '../app/router';
 import { store } from '../app/store';
 import { t } from '../i18n';
 import type { Value } from '../sync/engine';
-import { Field, PHONE_RE, Page, uuid } from './common';
+import { Field, PHONE_RE, Page, notSaved, uuid } from './common';
 
 export function ContactForm({ id, customerId }: { id?: string; customerId?: string }) {
   const [orig, setOrig] = useState<Value | null>(null);
   const [form, setForm] = useState<Value>({ name: '', title: '', phone: '', birthday: '' });
   const [errors, setErrors] = useState<Record<string, string>>({});
+  const [failed, setFailed] = useState('');
   useEffect(() => {
     if (!id) return;
     store.contact(id).then((c) => {
@@ -33,12 +34,17 @@ export function ContactForm({ id, customerId }: { id?: string; customerId?: stri
       phone: String(form.phone).trim() || null,
       birthday: form.birthday || null,
     };
-    if (!id) {
-      await store.mutate('contact.create', { id: uuid(), customerId: owner, ...values });
-    } else {
-      const changes: Value = {};
-      for (const [k, v] of Object.entries(values)) if (v !== (orig?.[k] ?? null)) changes[k] = v;
-      if (Object.keys(changes).length) await store.update('contact', id, changes);
+    try {
+      if (!id) {
+        await store.mutate('contact.create', { id: uuid(), customerId: owner, ...values });
+      } else {
+        const changes: Value = {};
+        for (const [k, v] of Object.entries(values)) if (v !== (orig?.[k] ?? null)) changes[k] = v;
+        if (Object.keys(changes).length) await store.update('contact', id, changes);
+      }
+    } catch (err) {
+      setFailed(notSaved(err));
+      return;
     }
     go(`/customer/${owner}`);
   }
@@ -60,6 +66,11 @@ export function ContactForm({ id, customerId }: { id?: string; customerId?: stri
         <Field label={t('contact.birthday')}>
           <input name="birthday" type="date" value={form.birthday} onInput={set('birthday')} />
         </Field>
+        {failed && (
+          <p class="banner danger" role="alert" data-testid="not-saved">
+            {failed}
+          </p>
+        )}
         <div class="actions">
           <button type="button" class="secondary" onClick={() => history.back()}>
             {t('form.cancel')}

@@ -3,7 +3,7 @@ import { go } from '../app/router';
 import { store } from '../app/store';
 import { t } from '../i18n';
 import type { Value } from '../sync/engine';
-import { Field, PHONE_RE, Page, uuid } from './common';
+import { Field, PHONE_RE, Page, notSaved, uuid } from './common';
 
 const KINDS = ['enterprise', 'individual', 'guest', 'partner'];
 const STATUSES = ['potential', 'active', 'at_risk', 'churned'];
@@ -12,6 +12,7 @@ export function CustomerForm({ id }: { id?: string }) {
   const [orig, setOrig] = useState<Value | null>(null);
   const [form, setForm] = useState<Value>({ name: '', kind: 'enterprise', status: 'potential', tier: '', phone: '', address: '', tags: '' });
   const [errors, setErrors] = useState<Record<string, string>>({});
+  const [failed, setFailed] = useState('');
   useEffect(() => {
     if (!id) return;
     store.customer(id).then((c) => {
@@ -38,18 +39,19 @@ export function CustomerForm({ id }: { id?: string }) {
       address: String(form.address).trim() || null,
       tags: String(form.tags).split(/[,，、]/).map((s) => s.trim()).filter(Boolean),
     };
-    if (!id) {
-      const newId = uuid();
-      await store.mutate('customer.create', { id: newId, ...values });
-      go(`/customer/${newId}`);
-      return;
-    }
     const changes: Value = {};
     for (const [k, v] of Object.entries(values)) {
       if (JSON.stringify(v) !== JSON.stringify(orig?.[k] ?? (k === 'tags' ? [] : null))) changes[k] = v;
     }
-    if (Object.keys(changes).length) await store.update('customer', id, changes);
-    go(`/customer/${id}`);
+    const newId = id ?? uuid();
+    try {
+      if (!id) await store.mutate('customer.create', { id: newId, ...values });
+      else if (Object.keys(changes).length) await store.update('customer', id, changes);
+    } catch (err) {
+      setFailed(notSaved(err));
+      return;
+    }
+    go(`/customer/${newId}`);
   }
 
   // Editing: show the form only once the record is loaded, so nothing typed is overwritten.
@@ -97,6 +99,11 @@ export function CustomerForm({ id }: { id?: string }) {
         <Field label={t('customer.tags')} hint={t('customer.tagsHint')}>
           <input name="tags" value={form.tags} onInput={set('tags')} />
         </Field>
+        {failed && (
+          <p class="banner danger" role="alert" data-testid="not-saved">
+            {failed}
+          </p>
+        )}
         <div class="actions">
           <button type="button" class="secondary" onClick={() => history.back()}>
             {t('form.cancel')}

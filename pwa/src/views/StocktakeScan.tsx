@@ -10,7 +10,7 @@ import { signal as feedback, type Sound, unlockAudio } from '../scanner/feedback
 import { classify, progress, type Read } from '../scanner/stocktake';
 import { judgeTag } from '../scanner/tagcode';
 import type { Value } from '../sync/engine';
-import { Field, Page, uuid, useStore } from './common';
+import { Field, Page, notSaved, uuid, useStore } from './common';
 
 const CONDITIONS = ['ok', 'damaged', 'worn', 'missing_parts', 'other'] as const;
 /** The same text read again this soon is the camera still looking at the same label. */
@@ -47,6 +47,7 @@ export function StocktakeScan({ id }: { id: string }) {
   const [torch, setTorch] = useState(false);
   const [photo, setPhoto] = useState<{ sha256: string; url: string } | null>(null);
   const [photoError, setPhotoError] = useState('');
+  const [saveError, setSaveError] = useState('');
   const video = useRef<HTMLVideoElement>(null);
   const items = useMemo(() => new Map((data?.items ?? []).map((i) => [i.tag, i])), [data?.items]);
   // What the camera's callback reads: always this render's values (it was set up on an earlier one).
@@ -78,7 +79,8 @@ export function StocktakeScan({ id }: { id: string }) {
     else sessionStorage.removeItem(`outpost.loc.${id}`);
   }
 
-  async function handle(text: string, typed = false): Promise<Read> {
+  /** What was read, or null when it could not be recorded on this phone (the reason is on screen). */
+  async function handle(text: string, typed = false): Promise<Read | null> {
     const s = state.current;
     const now = Date.now();
     if (!typed) {
@@ -95,17 +97,30 @@ export function StocktakeScan({ id }: { id: string }) {
       chooseLocation(read.location.id);
       state.current.locationId = read.location.id;
     } else if (read.kind === 'expected' || read.kind === 'mislocated' || read.kind === 'surplus') {
-      s.recorded.push({ tag: read.tag, locationId: s.locationId, undone: false });
-      await store.mutate('stocktake.scan', {
-        id: uuid(),
-        stocktakeId: id,
-        tag: read.tag,
-        locationId: s.locationId,
-        scannedAt: new Date().toISOString(),
-        condition: s.condition,
-        ...(s.note.trim() ? { note: s.note.trim() } : {}),
-        ...(s.photo ? { photo: s.photo.sha256 } : {}),
-      });
+      const made = { tag: read.tag, locationId: s.locationId, undone: false };
+      s.recorded.push(made);
+      try {
+        await store.mutate('stocktake.scan', {
+          id: uuid(),
+          stocktakeId: id,
+          tag: read.tag,
+          locationId: s.locationId,
+          scannedAt: new Date().toISOString(),
+          condition: s.condition,
+          ...(s.note.trim() ? { note: s.note.trim() } : {}),
+          ...(s.photo ? { photo: s.photo.sha256 } : {}),
+        });
+      } catch (err) {
+        // Not recorded: say so at once (the error sound, not the "counted" one), keep the note and
+        // photo for the next try, and let the same label be scanned again straight away.
+        s.recorded = s.recorded.filter((r) => r !== made);
+        s.seen.delete(text);
+        setSaveError(notSaved(err));
+        feedback('error');
+        setLast(null);
+        return null;
+      }
+      setSaveError('');
       setNote('');
       setPhoto(null); // a photo goes with one scan
     }
@@ -145,6 +160,7 @@ export function StocktakeScan({ id }: { id: string }) {
       if (bySerial) tagText = bySerial.tag;
     }
     const read = await handle(tagText, true);
+    if (!read) return; // not recorded: the typed text stays for another try
     const fmt = st?.codes?.asset;
     if (read.kind === 'misread') setManualError(t('scan.checkFailed'));
     else if (read.kind === 'foreign' && judged.reason === 'wrong-length' && fmt) setManualError(t('scan.tagLength', { n: fmt.prefix.length + fmt.digits + 1 }));
@@ -222,6 +238,11 @@ export function StocktakeScan({ id }: { id: string }) {
               )}
             </div>
             {cameraError && <p class="error" role="alert">{cameraError}</p>}
+            {saveError && (
+              <p class="banner danger" role="alert" data-testid="not-saved">
+                {saveError}
+              </p>
+            )}
             <form onSubmit={submitManual} class="manual">
               <Field label={t('scan.manual')} hint={t('scan.manualHint')} error={manualError}>
                 <input name="manual" data-testid="manual" autocomplete="off" autocapitalize="characters" value={manual} onInput={(e) => setManual(e.currentTarget.value)} />

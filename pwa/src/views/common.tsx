@@ -46,6 +46,13 @@ export function Field(props: { label: string; children: ComponentChildren; hint?
   );
 }
 
+/** Why a change could not be written on this phone, for the person who made it: out of storage (what
+ * they typed or scanned stays on screen so they can try again), or the error itself. */
+export function notSaved(e: unknown): string {
+  const err = e as { name?: string; message?: string };
+  return err?.name === 'StorageFullError' ? t('form.notSavedFull') : t('form.notSaved', { reason: err?.message ?? String(e) });
+}
+
 export function uuid(): string {
   return crypto.randomUUID();
 }
