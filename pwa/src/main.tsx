@@ -19,10 +19,10 @@ render(<App />, document.getElementById('app') as HTMLElement);
 // accepts; the on-device schema and outbox are migrated by versioned steps when the store opens.
 const updateSW = registerSW({
   onNeedRefresh() {
-    updateReady.show(() => {
+    updateReady.value = () => {
       void updateSW(true);
       // A page the old worker never controlled gets no controller change: reload it ourselves.
       if (!navigator.serviceWorker.controller) setTimeout(() => location.reload(), 500);
-    });
+    };
   },
 });

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from contextlib import asynccontextmanager
 
 from backend.app import create_app
 from backend.demo import load
@@ -25,7 +26,9 @@ async def test_a_second_tab_is_told_and_can_take_over(browser, live):
     await ctx.close()
 
 
-async def test_an_update_waits_for_the_user(browser, db_url, tmp_path):
+@asynccontextmanager
+async def _served_copy(db_url, tmp_path):
+    """The app served from a copy of the build, so a test can publish a "new release" of it."""
     dist = tmp_path / "dist"
     shutil.copytree(ROOT / "pwa" / "dist", dist)
     settings = support.test_settings(db_url, tmp_path / "var")
@@ -33,14 +36,23 @@ async def test_an_update_waits_for_the_user(browser, db_url, tmp_path):
     app = create_app(settings)
     await load(app.state.services.db, app.state.services.auth, PASSWORD, customers_count=10)
     async with support.serve(app) as url:
+        yield url, dist
+
+
+async def _release(ph, dist):
+    sw = dist / "sw.js"
+    sw.write_text(sw.read_text() + "\n// next release\n")
+    await ph.page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
+
+
+async def test_an_update_waits_for_the_user(browser, db_url, tmp_path):
+    async with _served_copy(db_url, tmp_path) as (url, dist):
         ctx = await browser.new_context(viewport={"width": 360, "height": 740}, locale="en")
         await ctx.add_init_script("localStorage.setItem('outpost.locale', 'en')")
         ph = Phone(ctx, await ctx.new_page(), url)
         await ph.login("rep1")
         await ph.page.evaluate("window.__stillHere = true")
-        sw = dist / "sw.js"
-        sw.write_text(sw.read_text() + "\n// next release\n")
-        await ph.page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
+        await _release(ph, dist)
         await ph.page.wait_for_selector("text=A new version of Outpost is ready.", timeout=20_000)
         await ph.page.wait_for_timeout(500)
         assert await ph.page.evaluate("window.__stillHere === true")  # nothing reloaded under the user
@@ -49,6 +61,21 @@ async def test_an_update_waits_for_the_user(browser, db_url, tmp_path):
             await ph.page.click("button:has-text('Update now')")
         await ph.page.wait_for_selector("[data-testid=customer-list] li")
         assert await ph.page.evaluate("window.__stillHere === undefined")
+        await ctx.close()
+
+
+async def test_an_update_found_before_login_is_offered_on_the_login_screen(browser, db_url, tmp_path):
+    async with _served_copy(db_url, tmp_path) as (url, dist):
+        ctx = await browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN")
+        await ctx.add_init_script("localStorage.setItem('outpost.locale', 'zh-CN')")
+        ph = Phone(ctx, await ctx.new_page(), url)
+        await ph.page.goto(url + "/")
+        await ph.page.wait_for_selector("input[name=username]")
+        await ph.page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+        await _release(ph, dist)
+        await ph.page.wait_for_selector(".banner.update", timeout=20_000)
+        assert await ph.page.is_visible("input[name=username]")  # offered, not applied
+        await ph.shot("zh-CN-login-update-offered")
         await ctx.close()
 
 

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { signal } from '@preact/signals';
 import { t } from '../i18n';
 import { ContactForm } from '../views/ContactForm';
 import { CustomerDetail } from '../views/CustomerDetail';
@@ -15,7 +15,9 @@ import { SyncPanel } from '../views/SyncPanel';
 import { go, match, route } from './router';
 import { owner, status, takeOver } from './store';
 
-export const updateReady = { show: (_apply: () => void) => undefined as void };
+/** A new version is waiting: how to apply it. A signal, so an offer made before any screen is up
+ * (the app reopened with an update waiting) or on the login screen is not lost. */
+export const updateReady = signal<(() => void) | null>(null);
 
 function SyncPill() {
   const s = status.value;
@@ -105,10 +107,7 @@ function tabsFor(roles: string[]): Tab[] {
 }
 
 function UpdateBanner() {
-  const [apply, setApply] = useState<(() => void) | null>(null);
-  useEffect(() => {
-    updateReady.show = (fn) => setApply(() => fn);
-  }, []);
+  const apply = updateReady.value;
   if (!apply) return null;
   return (
     <div class="banner info update" role="status">
@@ -116,7 +115,7 @@ function UpdateBanner() {
       <button type="button" class="primary" onClick={() => apply()}>
         {t('update.apply')}
       </button>
-      <button type="button" class="secondary" onClick={() => setApply(null)}>
+      <button type="button" class="secondary" onClick={() => (updateReady.value = null)}>
         {t('update.later')}
       </button>
     </div>
@@ -139,7 +138,13 @@ export function App() {
     );
   const s = status.value;
   if (!s.ready) return <main class="splash" aria-busy="true" />;
-  if (!s.user || s.loginRequired) return <Login />;
+  if (!s.user || s.loginRequired)
+    return (
+      <>
+        <UpdateBanner />
+        <Login />
+      </>
+    );
   const path = route.value;
   const tabs = tabsFor(s.user.roles ?? []);
   return (
