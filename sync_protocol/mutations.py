@@ -19,10 +19,13 @@ Uuid = Annotated[
     str,
     StringConstraints(pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# The server strips spaces before it counts: "not blank" is said to the schema's readers (the PWA's
+# types and checks) as a pattern, as the validation itself does not need it.
+NOT_BLANK = Field(json_schema_extra={"pattern": r"\S"})
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), NOT_BLANK]
 Tags = Annotated[list[Tag], Field(max_length=30)]
 Base = Annotated[int, Field(ge=0)]
 
@@ -70,7 +73,7 @@ class ContactUpdate(StrictWireModel):
     birthday: date | None = None
 
 
-ScannedCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+ScannedCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), NOT_BLANK]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 

@@ -1,6 +1,8 @@
 // The shared protocol test vectors (sync_protocol/vectors), as pytest runs them too.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import type { PullResponse } from '../src/protocol.gen';
 import { clamp, compare, format, isValid, parse } from '../src/sync/hlc';
@@ -10,6 +12,16 @@ const dir = join(__dirname, '..', '..', 'sync_protocol', 'vectors');
 const load = (f: string) => JSON.parse(readFileSync(join(dir, f), 'utf8'));
 const HLC = load('hlc.json');
 const CLIENT = load('client.json');
+const ENV = load('envelopes.json');
+const MUT = load('mutations.json');
+
+// Envelopes and mutation arguments are checked against the protocol's JSON Schema
+// (sync_protocol/schema: what src/protocol.gen.ts is generated from), with a real validator: what
+// the server accepts and refuses, the schema the PWA is built on must accept and refuse too.
+const ajv = new Ajv2020({ allErrors: true, strict: false });
+addFormats(ajv);
+const schemaDir = join(__dirname, '..', '..', 'sync_protocol', 'schema');
+const schema = (name: string) => ajv.compile(JSON.parse(readFileSync(join(schemaDir, `${name}.json`), 'utf8')));
 
 describe('HLC vectors', () => {
   it.each(HLC.valid as string[])('parses %s', (s) => {
@@ -62,5 +74,36 @@ describe('client page vectors', () => {
     const pendingCreated = e.outbox('pending').filter((m) => m.name.endsWith('.create'));
     for (const m of pendingCreated) view[`${m.name.split('.')[0]}/${m.args.id}`] = e.view(m.name.split('.')[0], m.args.id);
     expect(view).toEqual(sc.expect.view);
+  });
+});
+
+describe('envelope vectors, against the protocol schema', () => {
+  for (const [kind, name] of [
+    ['push', 'PushRequest'],
+    ['pull', 'PullRequest'],
+  ] as const) {
+    const validate = schema(name);
+    it.each(ENV[kind].valid as unknown[])(`${name} accepts %j`, (body) => {
+      expect(validate(body), JSON.stringify(validate.errors)).toBe(true);
+    });
+    it.each(ENV[kind].invalid as unknown[])(`${name} refuses %j`, (body) => {
+      expect(validate(body)).toBe(false);
+    });
+  }
+});
+
+describe('mutation vectors, against the protocol schema', () => {
+  type Case = { name: string; args: unknown; field?: string };
+  it.each(MUT.valid as Case[])('$name accepts its arguments', (c) => {
+    const validate = schema(`mutation.${c.name}`);
+    expect(validate(c.args), JSON.stringify(validate.errors)).toBe(true);
+  });
+  it.each(MUT.invalid as Case[])('$name refuses a bad $field, naming it', (c) => {
+    const validate = schema(`mutation.${c.name}`);
+    expect(validate(c.args)).toBe(false);
+    const fields = (validate.errors ?? []).map(
+      (e) => e.instancePath.split('/')[1] || (e.params as Record<string, string>).missingProperty || (e.params as Record<string, string>).additionalProperty,
+    );
+    expect(fields).toContain(c.field);
   });
 });
