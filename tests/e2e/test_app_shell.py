@@ -79,15 +79,52 @@ async def test_an_update_found_before_login_is_offered_on_the_login_screen(brows
         await ctx.close()
 
 
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1"
+)
+
+
 async def test_ios_users_see_how_to_add_the_app_to_the_home_screen(browser, live):
-    iphone = (
-        "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 "
-        "(KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1"
-    )
-    ctx = await browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN", user_agent=iphone)
+    ctx = await browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN", user_agent=IPHONE)
     ph = Phone(ctx, await ctx.new_page(), live["url"])
+    # on the login screen already: the first thing a new user sees
+    await ph.page.goto(live["url"] + "/")
+    await ph.page.wait_for_selector("[data-testid=home-screen-hint] >> text=添加到主屏幕")
+    await ph.shot("zh-CN-login-ios")
     await ph.login("rep1")
     await ph.go("/settings")
-    await ph.page.wait_for_selector("text=添加到主屏幕")
+    await ph.page.wait_for_selector("[data-testid=home-screen-hint] >> text=添加到主屏幕")
     await ph.shot("zh-CN-settings-ios")
     await ctx.close()
+
+
+async def test_the_home_screen_hint_finds_ipads_and_wechat_and_spares_other_phones(browser, live):
+    ipad = (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/18.0 Safari/605.1.15"
+    )
+    wechat = IPHONE.replace("Safari/604.1", "MicroMessenger/8.0.50(0x1800323c) NetType/WIFI Language/zh_CN")
+    android = (
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/130.0.0.0 Mobile Safari/537.36"
+    )
+    cases = [
+        (ipad, True, "在 Safari 中点“分享”"),  # iPadOS Safari says Macintosh; it has a touch screen
+        (ipad, False, None),  # a real Mac: no touch screen, no hint
+        (wechat, True, "在 Safari 中打开"),  # WeChat's browser: open in Safari first
+        (android, True, None),
+    ]
+    for ua, touch, expected in cases:
+        ctx = await browser.new_context(
+            viewport={"width": 360, "height": 740}, locale="zh-CN", user_agent=ua, has_touch=touch
+        )
+        page = await ctx.new_page()
+        await page.goto(live["url"] + "/")
+        await page.wait_for_selector("input[name=username]")
+        hint = page.locator("[data-testid=home-screen-hint]")
+        if expected is None:
+            assert await hint.count() == 0, ua
+        else:
+            assert expected in await hint.inner_text(), ua
+        await ctx.close()

@@ -104,6 +104,7 @@ export const en = {
   'settings.persisted': 'Protected from automatic clearing',
   'settings.notPersisted': 'The browser may clear data when space runs low. Add Outpost to the home screen to protect it.',
   'settings.install': 'Install on iPhone/iPad',
+  'settings.installWechat': 'WeChat cannot add Outpost to the home screen: tap ··· at the top right, choose “Open in Safari”, then in Safari tap Share and “Add to Home Screen”.',
   'settings.installSteps': 'In Safari tap Share, then “Add to Home Screen”. Offline use, notifications and protected storage need it.',
   'settings.account': 'Signed in as {name}',
   'settings.logout': 'Sign out',

@@ -1,11 +1,11 @@
 import { useState } from 'preact/hooks';
 import { status, store } from '../app/store';
 import { t } from '../i18n';
-import { Field } from './common';
+import { Field, HomeScreenHint } from './common';
 
 function deviceName(): string {
   const ua = navigator.userAgent;
-  const os = /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Windows/.test(ua) ? 'Windows' : /Mac/.test(ua) ? 'Mac' : 'Linux';
+  const os = /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) || (/Macintosh/.test(ua) && navigator.maxTouchPoints > 0) ? 'iOS' : /Windows/.test(ua) ? 'Windows' : /Mac/.test(ua) ? 'Mac' : 'Linux';
   const browser = /Edg\//.test(ua) ? 'Edge' : /Chrome\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : /Firefox\//.test(ua) ? 'Firefox' : 'Browser';
   return `${browser} on ${os}`;
 }
@@ -56,6 +56,7 @@ export function Login() {
           {busy ? t('login.busy') : t('login.submit')}
         </button>
       </form>
+      <HomeScreenHint />
     </main>
   );
 }

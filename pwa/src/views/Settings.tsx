@@ -1,10 +1,8 @@
 import { useState } from 'preact/hooks';
 import { persisted, status, store } from '../app/store';
 import { type Locale, locale, setLocale, t } from '../i18n';
-import { Page } from './common';
+import { HomeScreenHint, Page } from './common';
 import { exportUnsynced } from './SyncPanel';
-
-const isIos = () => /iPhone|iPad|iPod/.test(navigator.userAgent) && !(navigator as Navigator & { standalone?: boolean }).standalone;
 
 export function Settings() {
   const s = status.value;
@@ -25,13 +23,8 @@ export function Settings() {
       <section class="card">
         <h2>{t('settings.storage')}</h2>
         <p>{persisted.value ? t('settings.persisted') : t('settings.notPersisted')}</p>
-        {isIos() && (
-          <>
-            <h3>{t('settings.install')}</h3>
-            <p>{t('settings.installSteps')}</p>
-          </>
-        )}
       </section>
+      <HomeScreenHint />
       <section class="card">
         <p>{t('settings.account', { name: s.user?.displayName ?? '' })}</p>
         {warn ? (

@@ -53,6 +53,26 @@ export function notSaved(e: unknown): string {
   return err?.name === 'StorageFullError' ? t('form.notSavedFull') : t('form.notSaved', { reason: err?.message ?? String(e) });
 }
 
+/** iPhone or iPad (iPadOS Safari says "Macintosh", but a Mac has no touch screen), not yet opened
+ * from the home screen: there install, Web Push and protection from storage eviction need it. */
+export function homeScreenHint(): 'safari' | 'wechat' | null {
+  const ua = navigator.userAgent;
+  const ios = /iPhone|iPad|iPod/.test(ua) || (/Macintosh/.test(ua) && navigator.maxTouchPoints > 0);
+  if (!ios || (navigator as Navigator & { standalone?: boolean }).standalone) return null;
+  return /MicroMessenger/.test(ua) ? 'wechat' : 'safari'; // WeChat's own browser cannot add to the home screen
+}
+
+export function HomeScreenHint() {
+  const kind = homeScreenHint();
+  if (!kind) return null;
+  return (
+    <div class="card" data-testid="home-screen-hint">
+      <h3>{t('settings.install')}</h3>
+      <p>{kind === 'wechat' ? t('settings.installWechat') : t('settings.installSteps')}</p>
+    </div>
+  );
+}
+
 export function uuid(): string {
   return crypto.randomUUID();
 }
