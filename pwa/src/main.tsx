@@ -2,7 +2,7 @@ import { render } from 'preact';
 import { registerSW } from 'virtual:pwa-register';
 import { App, updateReady } from './app/App';
 import { startStore, status, store } from './app/store';
-import { locale } from './i18n';
+import { locale, setLocale } from './i18n';
 import './styles.css';
 
 document.documentElement.lang = locale.value;
@@ -11,8 +11,9 @@ document.documentElement.lang = locale.value;
 const label = /^\/t\/([^/?#]+)\/?$/.exec(location.pathname);
 if (label) history.replaceState(null, '', `/#/t/${label[1]}`);
 startStore();
-// For support staff and browser tests: the store's read API and sync status, from the console.
-(globalThis as unknown as { outpost: unknown }).outpost = { store, status };
+// For support staff and browser tests: the store's read API, sync status and the language, from the
+// console.
+(globalThis as unknown as { outpost: unknown }).outpost = { store, status, setLocale };
 render(<App />, document.getElementById('app') as HTMLElement);
 
 // An update never reloads under the user's hands: the new service worker waits until the user

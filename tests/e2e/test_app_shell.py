@@ -17,12 +17,15 @@ async def test_a_second_tab_is_told_and_can_take_over(browser, live):
     await ctx.add_init_script("localStorage.setItem('outpost.locale', 'en')")
     first = Phone(ctx, await ctx.new_page(), live["url"])
     await first.login("rep1")
-    second = await ctx.new_page()
-    await second.goto(live["url"] + "/")
-    await second.wait_for_selector("text=Outpost is open in another tab")
-    await second.click("button:has-text('Use it here')")
-    await second.wait_for_selector("[data-testid=customer-list] li", timeout=20_000)
+    second = Phone(ctx, await ctx.new_page(), live["url"])
+    await second.page.goto(live["url"] + "/")
+    await second.page.wait_for_selector("text=Outpost is open in another tab")
+    await second.screen("lock-other-tab")
+    await second.page.click("button:has-text('Use it here')")
+    await second.page.wait_for_selector("[data-testid=customer-list] li", timeout=20_000)
     await first.page.wait_for_selector("text=Outpost is now used in another tab")
+    await first.screen("lock-taken-over")
+    assert first.foreign == second.foreign == []
     await ctx.close()
 
 
@@ -56,7 +59,7 @@ async def test_an_update_waits_for_the_user(browser, db_url, tmp_path):
         await ph.page.wait_for_selector("text=A new version of Outpost is ready.", timeout=20_000)
         await ph.page.wait_for_timeout(500)
         assert await ph.page.evaluate("window.__stillHere === true")  # nothing reloaded under the user
-        await ph.shot("en-update-offered")
+        await ph.screen("update-offered")
         async with ph.page.expect_navigation():
             await ph.page.click("button:has-text('Update now')")
         await ph.page.wait_for_selector("[data-testid=customer-list] li")
@@ -75,7 +78,7 @@ async def test_an_update_found_before_login_is_offered_on_the_login_screen(brows
         await _release(ph, dist)
         await ph.page.wait_for_selector(".banner.update", timeout=20_000)
         assert await ph.page.is_visible("input[name=username]")  # offered, not applied
-        await ph.shot("zh-CN-login-update-offered")
+        await ph.screen("login-update-offered")
         await ctx.close()
 
 
@@ -91,11 +94,11 @@ async def test_ios_users_see_how_to_add_the_app_to_the_home_screen(browser, live
     # on the login screen already: the first thing a new user sees
     await ph.page.goto(live["url"] + "/")
     await ph.page.wait_for_selector("[data-testid=home-screen-hint] >> text=添加到主屏幕")
-    await ph.shot("zh-CN-login-ios")
+    await ph.screen("login-ios")
     await ph.login("rep1")
     await ph.go("/settings")
     await ph.page.wait_for_selector("[data-testid=home-screen-hint] >> text=添加到主屏幕")
-    await ph.shot("zh-CN-settings-ios")
+    await ph.screen("settings-ios")
     await ctx.close()
 
 

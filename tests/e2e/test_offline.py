@@ -56,7 +56,7 @@ async def test_offline_edits_survive_reload_and_sync_exactly_once(live, phone):
     await ph.page.click("form button[type=submit]")
     await ph.page.wait_for_selector("text=离线联系人")
     assert await ph.page.get_attribute("[data-testid=sync-pill]", "data-pending") == "3"
-    await ph.shot("zh-CN-customer-detail-offline")
+    await ph.screen("customer-detail-offline")
 
     await ph.page.reload()  # still offline: the service worker opens the app with its data
     await ph.page.wait_for_selector("[data-testid=sync-pill][data-online=false]")
@@ -105,10 +105,11 @@ async def test_same_field_edited_offline_on_two_phones_shows_the_conflict(live, 
         assert await ph.page.inner_text("[data-testid=conflicts] [data-testid=kept]") == "Phone Two Road"
         assert await ph.page.inner_text("[data-testid=conflicts] [data-testid=lost]") == "Phone One Road"
         assert await ph.page.is_visible(".facts >> text=Phone Two Road")
-    await two.shot("en-customer-conflict")
+    await two.page.locator("[data-testid=conflicts]").scroll_into_view_if_needed()
+    await two.screen("customer-conflict")
     await one.go("/sync")
     await one.page.wait_for_selector("[data-testid=conflicts]")
-    await one.shot("zh-CN-sync-conflict")
+    await one.screen("sync-conflict")
 
 
 async def test_rejected_change_is_undone_explained_and_can_be_resent(live, phone):
@@ -126,7 +127,7 @@ async def test_rejected_change_is_undone_explained_and_can_be_resent(live, phone
         await ph.go("/sync")
         reason = await ph.page.inner_text("[data-testid=rejected] [data-testid=reason]")
         assert "no longer" in reason
-        await ph.shot("en-sync-rejected")
+        await ph.screen("sync-rejected")
         await ph.go("/customers")
         await ph.page.fill("input[name=q]", c["name"])
         await ph.page.wait_for_timeout(300)
@@ -186,7 +187,8 @@ async def test_revoked_device_stops_and_keeps_unsynced_changes_exportable(live, 
     download = await dl.value
     exported = json.loads(open(await download.path(), encoding="utf-8").read())
     assert exported["changes"][0]["args"]["address"] == "Unsynced Road 9"
-    await ph.shot("en-sync-revoked")
+    await ph.page.locator(".banner.danger").first.scroll_into_view_if_needed()
+    await ph.screen("sync-revoked")
     async with live["services"].db.read() as s:
         assert (await s.get(Customer, c["id"])).address != "Unsynced Road 9"
 

@@ -154,7 +154,7 @@ export function App() {
         <SyncPill />
       </header>
       <UpdateBanner />
-      {s.stopped && (
+      {s.stopped && !path.startsWith('/sync') && (
         <a class="banner danger" href="#/sync">
           {t(`sync.stopped.${s.stopped}` as never)}
         </a>

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { status, store } from '../app/store';
-import { ago, reason, t } from '../i18n';
+import { ago, locale, reason, t } from '../i18n';
 import type { OutboxEntry, Value } from '../sync/engine';
 import { Page, useStore } from './common';
 
@@ -21,7 +21,7 @@ export function ConflictList({ rows, me }: { rows: Value[]; me: string }) {
       {rows.map((c) => (
         <li key={c.id} class="card conflict">
           <div class="muted">
-            {t('sync.field')}: <strong>{fieldLabel(c.entity, c.field)}</strong> · {new Date(c.createdAt).toLocaleString()}
+            {t('sync.field')}: <strong>{fieldLabel(c.entity, c.field)}</strong> · {new Date(c.createdAt).toLocaleString(locale.value, { dateStyle: 'medium', timeStyle: 'short' })}
           </div>
           <div class="kept">
             <span class="label">{t('sync.kept')}</span> <span data-testid="kept">{show(c.keptValue)}</span>
