@@ -85,3 +85,64 @@ describe('an expired access token', () => {
     expect(e.synced('customer', 'c1')?.name).toBe('Old Name');
   });
 });
+
+describe('signing in on a phone that holds another user’s data', () => {
+  const A = { id: 'user-a', username: 'rep1', displayName: '陈一', roles: ['rep'], orgUnit: null };
+  const B = { id: 'user-b', username: 'rep2', displayName: '李二', roles: ['rep'], orgUnit: null };
+  const signedIn = (user: Value, deviceId: string) => ({
+    status: 200,
+    body: { accessToken: `access-${deviceId}`, expiresIn: 900, refreshToken: `refresh-${deviceId}`, deviceId, user },
+  });
+
+  async function asA(answers: Answer[]) {
+    const p = await phone(answers);
+    p.e.setMeta('user', JSON.stringify(A));
+    return p;
+  }
+
+  it('refuses, and hands the new session back, while the previous user has changes not sent', async () => {
+    const { e, session, calls } = await asA([signedIn(B, 'dev-b'), { status: 200, body: { ok: true } }]);
+    e.update('customer', 'c1', { name: 'By A' });
+    const reply = await session.login('rep2', 'pw', 'phone');
+    expect(reply).toEqual({ status: 409, body: { error: 'other-user-unsynced', count: 1, owner: '陈一 (rep1)' } });
+    expect(calls.map((c) => [c.path, c.auth])).toEqual([
+      ['/api/auth/login', null],
+      ['/api/auth/logout', 'Bearer access-dev-b'],
+    ]);
+    // nothing of A's touched, nothing of B's kept
+    expect(session.user?.id).toBe('user-a');
+    expect([e.clientId, e.meta('accessToken')]).toEqual(['dev-1', 'old-access']);
+    expect(e.outbox().map((m) => m.args)).toEqual([{ id: 'c1', base: 3, name: 'By A' }]);
+    expect(e.view('customer', 'c1')?.name).toBe('By A');
+  });
+
+  it('deletes the previous user’s rows, changes and photos when told to, then signs in', async () => {
+    const { e, session } = await asA([signedIn(B, 'dev-b')]);
+    e.update('customer', 'c1', { name: 'By A' });
+    e.addAttachment('ab'.repeat(32), 'image/jpeg', new Uint8Array([1, 2, 3]));
+    const reply = await session.login('rep2', 'pw', 'phone', true);
+    expect(reply.status).toBe(200);
+    expect(session.user?.id).toBe('user-b');
+    expect([e.clientId, e.cookie, e.outbox().length, e.pendingAttachments().length]).toEqual(['dev-b', null, 0, 0]);
+    expect(e.view('customer', 'c1')).toBeUndefined();
+  });
+
+  it('with nothing unsent, the previous user’s rows simply go', async () => {
+    const { e, session } = await asA([signedIn(B, 'dev-b')]);
+    expect((await session.login('rep2', 'pw', 'phone')).status).toBe(200);
+    expect(e.synced('customer', 'c1')).toBeUndefined();
+    expect(e.customers()).toEqual([]);
+  });
+
+  it('the same user signing in again after a revocation keeps the changes, renumbered for the new device', async () => {
+    const { e, session } = await asA([signedIn(A, 'dev-2')]);
+    e.update('customer', 'c1', { name: 'Typed before the revocation' });
+    e.stop('device-revoked');
+    e.setMeta('loginRequired', 'device-revoked');
+    expect((await session.login('rep1', 'pw', 'phone')).status).toBe(200);
+    expect(e.status()).toMatchObject({ stopped: null, pending: 1 });
+    expect(e.clientId).toBe('dev-2');
+    expect(e.outbox().map((m) => [m.id, m.args.name])).toEqual([[1, 'Typed before the revocation']]);
+    expect(e.meta('loginRequired')).toBeNull();
+  });
+});

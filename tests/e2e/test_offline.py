@@ -192,6 +192,31 @@ async def test_revoked_device_stops_and_keeps_unsynced_changes_exportable(live, 
     async with live["services"].db.read() as s:
         assert (await s.get(Customer, c["id"])).address != "Unsynced Road 9"
 
+    # Signing in again: another user is refused while rep1's change is unsent; rep1 sends it.
+    await ph.page.click("[data-testid=sign-in-again]")
+    await ph.page.wait_for_selector("input[name=password]")
+    assert await ph.page.input_value("input[name=username]") == "rep1"
+    await ph.page.fill("input[name=username]", "rep2")
+    await ph.page.fill("input[name=password]", PASSWORD)
+    await ph.page.click("button[type=submit]")
+    await ph.page.wait_for_selector("[data-testid=other-user]")
+    assert "1" in await ph.page.inner_text("[data-testid=other-user]")
+    await ph.screen("login-other-user")
+    await ph.page.fill("input[name=username]", "rep1")
+    await ph.page.click("form button[type=submit]")
+    await ph.page.wait_for_selector("[data-testid=sync-pill]")
+    await ph.synced()
+    async with live["services"].db.read() as s:
+        assert (await s.get(Customer, c["id"])).address == "Unsynced Road 9"
+        sent = (
+            await s.execute(
+                select(AuditEntry.device_id, AuditEntry.mutation_id).where(
+                    AuditEntry.source == "sync", AuditEntry.entity_id == c["id"]
+                )
+            )
+        ).all()
+    assert len(sent) == 1 and sent[0].device_id != target["id"]  # once, from the phone's new device id
+
 
 async def test_a_change_made_while_the_server_is_unreachable_is_sent_when_it_answers_again(live, phone):
     """The browser says it is online all along (no `online` event will come), but the server cannot

@@ -184,8 +184,8 @@ function local<T>(fn: () => T): T {
 
 const handlers: Record<string, (...args: never[]) => unknown> = {
   status: () => status(),
-  async login(username: string, password: string, deviceName: string) {
-    const reply = await (session as Session).login(username, password, deviceName);
+  async login(username: string, password: string, deviceName: string, discard: boolean) {
+    const reply = await (session as Session).login(username, password, deviceName, discard);
     if (reply.status === 200) {
       reachable = true;
       scheduler?.kick();
@@ -193,16 +193,19 @@ const handlers: Record<string, (...args: never[]) => unknown> = {
     notify();
     return reply;
   },
+  /** After the device was revoked or the account disabled (and enabled again): back to the login
+   * screen as the same user, keeping the changes not sent, which go once they sign in. */
+  signInAgain() {
+    const e = engine as SyncEngine;
+    e.setMeta('loginRequired', e.meta('stopped') ?? 'sign-in-again');
+    for (const k of ['accessToken', 'refreshToken']) e.setMeta(k, null);
+    notify({}, false);
+  },
   async logout(wipe: boolean) {
     events?.close();
     events = undefined;
     await (session as Session).logout();
-    if (wipe) {
-      (db as Db).tx(() => {
-        (engine as SyncEngine).clearSynced();
-        for (const t of ['overlay', 'outbox']) (db as Db).run(`DELETE FROM ${t}`);
-      });
-    }
+    if (wipe) (engine as SyncEngine).forget();
     notify();
   },
   customers: (q: string, limit: number) => (engine as SyncEngine).customers(q, limit),

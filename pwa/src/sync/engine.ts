@@ -513,6 +513,16 @@ export class SyncEngine {
     });
   }
 
+  /** Forget everything of the user who used this store: synced rows, changes not sent (the caller
+   * has warned and offered their export), photos waiting to go up, and where syncing had got to. */
+  forget(): void {
+    this.db.tx(() => {
+      this.clearSynced();
+      for (const t of ['overlay', 'outbox', 'attachment']) this.db.run(`DELETE FROM ${t}`);
+      for (const k of ['cookie', 'progress', 'lastSyncAt', 'lastError', 'stopped']) this.setMeta(k, null);
+    });
+  }
+
   /** Forget every synced row and its search entries (the index is recreated: faster than deleting). */
   clearSynced(): void {
     this.db.run('DELETE FROM synced');

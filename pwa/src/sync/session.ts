@@ -71,23 +71,34 @@ export class Session {
     return { status: res.status, body };
   }
 
-  async login(username: string, password: string, deviceName: string): Promise<Reply> {
+  /** Sign in. The store belongs to one user at a time: when another user signs in on this phone,
+   * the previous user's rows go, and if that user has changes not yet accepted by the server, the
+   * sign-in is undone and refused (`other-user-unsynced`, with their count and whose they are) unless
+   * `discard` says to delete them: one person's changes are never sent in another's name. */
+  async login(username: string, password: string, deviceName: string, discard = false): Promise<Reply> {
     const reply = await this.raw('/api/auth/login', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ username, password, deviceName, deviceId: this.engine.clientId ?? undefined }),
     });
-    if (reply.status === 200) {
-      const b = reply.body;
-      const previous = this.user;
-      if (previous && previous.id !== b.user.id) this.engine.stop('other-user'); // never show one user's rows to another
-      this.engine.adoptClient(b.deviceId);
-      this.engine.setMeta('accessToken', b.accessToken);
-      this.engine.setMeta('refreshToken', b.refreshToken);
-      this.engine.setMeta('user', JSON.stringify(b.user));
-      this.engine.setMeta('stopped', null);
-      this.engine.setMeta('loginRequired', null);
+    if (reply.status !== 200) return reply;
+    const b = reply.body;
+    const previous = this.user;
+    if (previous && previous.id !== b.user.id) {
+      const unsynced = this.engine.outbox().length;
+      if (unsynced && !discard) {
+        // hand back the session just opened: it must not be used with this store
+        await this.raw('/api/auth/logout', { method: 'POST', headers: { authorization: `Bearer ${b.accessToken}`, 'content-type': 'application/json' }, body: '{}' }).catch(() => undefined);
+        return { status: 409, body: { error: 'other-user-unsynced', count: unsynced, owner: previous.displayName ? `${previous.displayName} (${previous.username})` : previous.username } };
+      }
+      this.engine.forget();
     }
+    this.engine.adoptClient(b.deviceId);
+    this.engine.setMeta('accessToken', b.accessToken);
+    this.engine.setMeta('refreshToken', b.refreshToken);
+    this.engine.setMeta('user', JSON.stringify(b.user));
+    this.engine.setMeta('stopped', null);
+    this.engine.setMeta('loginRequired', null);
     return reply;
   }
 

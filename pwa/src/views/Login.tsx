@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { status, store } from '../app/store';
 import { t } from '../i18n';
 import { Field, HomeScreenHint } from './common';
+import { exportUnsynced } from './SyncPanel';
 
 function deviceName(): string {
   const ua = navigator.userAgent;
@@ -15,14 +16,17 @@ export function Login() {
   const [password, setPassword] = useState('');
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
+  // another user's changes are on this phone: how many and whose (the sign-in was refused)
+  const [other, setOther] = useState<{ count: number; owner: string } | null>(null);
 
-  async function submit(e: Event) {
-    e.preventDefault();
+  async function submit(e: Event | null, discard = false) {
+    e?.preventDefault();
     setBusy(true);
     setError('');
     try {
-      const r = await store.login(username.trim(), password, deviceName());
+      const r = await store.login(username.trim(), password, deviceName(), discard);
       if (r.status === 200) return;
+      if (r.body?.error === 'other-user-unsynced') return setOther({ count: r.body.count, owner: r.body.owner });
       const code = r.body?.error;
       setError(r.status === 429 ? t('login.limited') : code === 'user-disabled' ? t('login.disabled') : r.status === 401 ? t('login.bad') : (r.body?.detail ?? String(r.status)));
     } catch {
@@ -51,6 +55,19 @@ export function Login() {
           <p class="error" role="alert">
             {error}
           </p>
+        )}
+        {other && (
+          <div class="banner danger" role="alert" data-testid="other-user">
+            <p>{t('login.otherUser', other)}</p>
+            <div class="actions wrap">
+              <button type="button" class="secondary" onClick={() => void exportUnsynced()}>
+                {t('sync.export')}
+              </button>
+              <button type="button" class="secondary" onClick={() => void submit(null, true)}>
+                {t('login.discardOther')}
+              </button>
+            </div>
+          </div>
         )}
         <button class="primary" type="submit" disabled={busy}>
           {busy ? t('login.busy') : t('login.submit')}

@@ -124,7 +124,16 @@ export function SyncPanel() {
   const rejected = outbox.filter((e) => e.state === 'rejected');
   return (
     <Page title={t('sync.title')}>
-      {s.stopped && <p class="banner danger">{t(`sync.stopped.${s.stopped}` as never)}</p>}
+      {s.stopped && (
+        <div class="banner danger">
+          <p>{t(`sync.stopped.${s.stopped}` as never)}</p>
+          {(s.stopped === 'device-revoked' || s.stopped === 'user-disabled') && (
+            <button type="button" class="primary" data-testid="sign-in-again" onClick={() => void store.signInAgain()}>
+              {t('sync.signInAgain')}
+            </button>
+          )}
+        </div>
+      )}
       {s.updateRequired && <p class="banner warn">{t('sync.updateRequired')}</p>}
       {s.lastError === 'storage-full' && <p class="banner danger">{t('sync.storageFull')}</p>}
       {s.persistent === false && <p class="banner warn">{t('sync.memoryOnly')}</p>}
