@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { StorageFullError } from '../src/store/db';
-import { applyMutation, type PullPage, ServerRefused, SyncStopped, type Value } from '../src/sync/engine';
+import { applyMutation, type PullPage, type Reply, ServerRefused, SyncEngine, SyncStopped, type Value } from '../src/sync/engine';
 import { pullLines } from '../src/sync/session';
-import { engine, ok, page } from './helpers';
+import { engine, memDb, ok, page } from './helpers';
 
 const C1 = { id: 'c1', name: 'Old Name', phone: '13900000000', status: 'active', tags: [], version: 3 };
 
@@ -338,6 +338,25 @@ describe('push and pull', () => {
     await expect(e.pull()).rejects.toBeInstanceOf(ServerRefused);
     expect(e.cookie).toBe('c2');
     expect(e.status().progress).toEqual({ done: 1, total: 2 });
+  });
+
+  it('never moves the cookie or the rows backwards when two pulls answer out of order', async () => {
+    // Two pulls from the same cookie (a scheduled sync and "sync now", or two tabs' workers during
+    // a take-over): the one asked first answers last, with the older state.
+    const answers: Array<(r: Reply) => void> = [];
+    const e = new SyncEngine(await memDb(), () => new Promise<Reply>((resolve) => answers.push(resolve)));
+    e.adoptClient('dev-1');
+    e.applyPage(page({ cookie: 'c1', patch: [{ op: 'put', entity: 'customer', id: 'c1', value: C1 }] }) as never);
+    const slow = e.pull();
+    const fast = e.pull();
+    await Promise.resolve();
+    expect(answers.length).toBe(2);
+    answers[1](ok(page({ cookie: 'c3', patch: [{ op: 'put', entity: 'customer', id: 'c1', value: { ...C1, name: 'Newer', version: 5 } }] })));
+    await fast;
+    answers[0](ok(page({ cookie: 'c2', patch: [{ op: 'put', entity: 'customer', id: 'c1', value: { ...C1, name: 'Older', version: 4 } }] })));
+    await slow;
+    expect(e.cookie).toBe('c3');
+    expect(e.synced('customer', 'c1')?.name).toBe('Newer');
   });
 
   it('asks for the next page before writing the current one, and stores each cookie with its page', async () => {

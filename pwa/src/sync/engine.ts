@@ -564,12 +564,15 @@ export class SyncEngine {
   }
 
   async pull(onPage?: (done: number, total: number) => void): Promise<void> {
+    // `from`: the cookie the page in flight was asked for; a page is applied only over that cookie
+    let from = this.cookie;
     const ask = (cookie: string | null) => this.transport('/api/sync/pull', this.envelope({ cookie }));
-    let next = ask(this.cookie);
+    let next = ask(from);
     for (;;) {
       const reply = await next;
       if (reply.status === 409 && reply.body?.error === 'reset-required') {
         this.setMeta('cookie', null);
+        from = null;
         next = ask(null);
         continue;
       }
@@ -578,22 +581,33 @@ export class SyncEngine {
       // Ask for the following page before writing this one: the server builds it while we write.
       // Its cookie is only stored with the page it belongs to, so a failure here loses nothing.
       if (page.more) next = ask(page.cookie);
+      let applied: boolean;
       try {
-        this.applyPage(page);
+        applied = this.applyPage(page, from);
       } catch (e) {
         if (page.more) next.catch(() => undefined); // abandoned: not an unhandled rejection
         throw e;
       }
+      if (!applied) {
+        // Another pull moved the cookie on meanwhile: this answer is older than what is stored.
+        if (page.more) next.catch(() => undefined);
+        return;
+      }
+      from = page.cookie;
       onPage?.(page.progress.done, page.progress.total);
       if (!page.more) return;
     }
   }
 
   /** One page and its cookie, applied in one local transaction. The last page of a pull also
-   * records the sync as successful, in the same transaction (a commit on OPFS is not free). */
-  applyPage(page: PullPage): void {
+   * records the sync as successful, in the same transaction (a commit on OPFS is not free).
+   * With `from` (the cookie the page was asked for), the page is applied only if that is still the
+   * stored cookie, checked in the same transaction, so the cookie and the rows never go backwards
+   * whatever order answers arrive in; returns whether it was applied. */
+  applyPage(page: PullPage, from?: string | null): boolean {
     const clientId = this.clientId;
-    this.db.tx(() => {
+    const applied = this.db.tx(() => {
+      if (from !== undefined && this.cookie !== from) return false;
       let run: unknown[] = [];
       const putRows = (ops: string | Uint8Array) => {
         const top = Number(this.db.get<{ k: number | null }>('SELECT max(k) AS k FROM synced')?.k ?? 0);
@@ -648,9 +662,11 @@ export class SyncEngine {
         this.setMeta('lastError', null);
       }
       this.rebase();
+      return true;
     });
     // After the commit: set inside the transaction, that very commit would do the copying.
-    if (!page.more) this.db.run(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT}`);
+    if (applied && !page.more) this.db.run(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT}`);
+    return applied;
   }
 
   /** Push what is pending, then pull until up to date. */
