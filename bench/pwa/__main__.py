@@ -136,6 +136,8 @@ async def main() -> None:
                 viewport={"width": 360, "height": 740},
                 locale="zh-CN",
             )
+            # the yardstick first, twice, in a browser with nothing else to do
+            refs = [await reference(ctx, seeded.rows) for _ in range(2)]
             page = await ctx.new_page()
             await page.goto(base + "/")
             await page.fill("input[name=username]", "rep1")
@@ -212,12 +214,14 @@ async def main() -> None:
                 f"median {statistics.median(per_key):.1f} ms, p90 {per_key[int(len(per_key) * 0.9)]:.1f} ms, "
                 f"max {per_key[-1]:.1f} ms (target <= 50 ms)"
             )
-            ref = await reference(ctx, seeded.rows)
+            ref = min(refs, key=lambda r: r["total"])
+            tries = ", ".join(f"{r['total'] / 1000:.2f}" for r in refs)
             total = ref["total"] / 1000
             print(
                 f"yardstick (issue 4's store measurement, 2.6-3.1 s where it was written): {ref['count']:,} rows, "
                 f"{ref['bytes'] / 1e6:.1f} MB JSON, parsed and inserted row by row with 3 indexes in {total:.2f} s "
-                f"(parse {ref['parse'] / 1000:.2f}, insert and commit {ref['insert'] / 1000:.2f}); "
+                f"(best of {tries}; "
+                f"parse {ref['parse'] / 1000:.2f}, insert and commit {ref['insert'] / 1000:.2f}); "
                 f"this run's first sync = {first / total:.2f} x yardstick "
                 f"(the 3 s target is {3 / 3.1:.2f}-{3 / 2.6:.2f} x the issue's 2.6-3.1 s)"
             )
