@@ -30,8 +30,10 @@ async def _first_customers(live, username, n):
 async def _open_customer(ph, name):
     await ph.go("/customers")
     await ph.page.fill("input[name=q]", name)
-    await ph.page.click(f"[data-testid=customer-list] a:has-text({json.dumps(name, ensure_ascii=False)})")
-    await ph.page.wait_for_selector(".page-head h1")
+    label = json.dumps(name, ensure_ascii=False)
+    await ph.page.click(f"[data-testid=customer-list] a:has-text({label})")
+    # the customer's own page (the list has a .page-head h1 too): its heading is the name
+    await ph.page.wait_for_selector(f".page-head h1:has-text({label})")
 
 
 async def _edit_field(ph, name, field, value):
@@ -237,3 +239,30 @@ async def test_a_change_made_while_the_server_is_unreachable_is_sent_when_it_ans
     await ph.synced(timeout=20_000)  # no event, no tap: the timer's retry
     async with live["services"].db.read() as s:
         assert (await s.get(Customer, c["id"])).address == "Sent Later Road 3"
+
+
+async def test_signing_out_with_unsynced_changes_warns_and_offers_their_export(live, phone):
+    ph = await phone("en")
+    await ph.login("rep1")
+    [c] = await _first_customers(live, "rep1", 1)
+    await ph.offline(True)
+    await _edit_field(ph, c["name"], "address", "Not Yet Sent Road 5")
+    await ph.go("/settings")
+    await ph.page.click("button:has-text('Sign out')")
+    warning = ph.page.locator(".banner.danger")
+    assert "Changes not synced yet: 1." in await warning.inner_text()
+    await ph.screen("settings-sign-out-warning")
+    async with ph.page.expect_download() as dl:
+        await warning.locator("button:has-text('Export unsynced changes')").click()
+    exported = json.loads(open(await (await dl.value).path(), encoding="utf-8").read())
+    assert exported["changes"][0]["args"]["address"] == "Not Yet Sent Road 5"
+    assert await ph.page.get_attribute("[data-testid=sync-pill]", "data-pending") == "1"  # still here
+    await ph.page.click("button:has-text('Sign out and delete them')")
+    await ph.page.wait_for_selector("input[name=username]")
+    # nothing of rep1's is left on the phone: no rows, no changes, no one to send them as
+    assert await ph.page.evaluate("outpost.store.customerCount()") == 0
+    assert await ph.page.evaluate("outpost.store.outbox()") == []
+    assert await ph.page.input_value("input[name=username]") == ""
+    await ph.offline(False)
+    async with live["services"].db.read() as s:
+        assert (await s.get(Customer, c["id"])).address != "Not Yet Sent Road 5"

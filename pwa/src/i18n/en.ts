@@ -111,7 +111,7 @@ export const en = {
   'settings.installSteps': 'In Safari tap Share, then “Add to Home Screen”. Offline use, notifications and protected storage need it.',
   'settings.account': 'Signed in as {name}',
   'settings.logout': 'Sign out',
-  'settings.logoutWarn': '{n} changes are not synced yet. Signing out deletes them from this phone. Export them first.',
+  'settings.logoutWarn': 'Changes not synced yet: {n}. Signing out deletes them from this phone. Export them first.',
   'settings.logoutAnyway': 'Sign out and delete them',
   'settings.version': 'App version {v}',
   'update.ready': 'A new version of Outpost is ready.',
