@@ -160,3 +160,53 @@ async def test_a_photo_taken_offline_goes_with_its_scan_and_reaches_the_server(p
     stored = store_path(live["services"].settings.app.var_dir, scan.photo).read_bytes()
     assert max(Image.open(io.BytesIO(stored)).size) == 1600  # shrunk on the phone before it was kept
     assert ph.errors == []
+
+
+async def test_a_first_sync_shows_its_progress(browser, db_url, tmp_path):
+    """Pages of 100 rows (the first one a fifth of that) and the second answer held back: the
+    screens as they are in the middle of a first sync."""
+    import asyncio
+
+    from backend.app import create_app
+    from backend.demo import load
+    from tests import support
+    from tests.e2e.conftest import PASSWORD
+
+    settings = support.test_settings(db_url, tmp_path / "var")
+    settings.sync.pull_page_size = 100
+    app = create_app(settings)
+    await load(app.state.services.db, app.state.services.auth, PASSWORD, customers_count=150)
+    async with support.serve(app) as url:
+        ctx = await browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN")
+        await ctx.add_init_script("localStorage.setItem('outpost.locale', 'zh-CN')")
+        ph = Phone(ctx, await ctx.new_page(), url)
+        go_on = asyncio.Event()
+        pulls = 0
+
+        async def hold_the_second_page(route):
+            nonlocal pulls
+            pulls += 1
+            if pulls == 2:
+                await go_on.wait()
+            await route.continue_()
+
+        await ctx.route("**/api/sync/pull", hold_the_second_page)
+        await ph.page.goto(url + "/")
+        await ph.page.fill("input[name=username]", "rep1")
+        await ph.page.fill("input[name=password]", PASSWORD)
+        await ph.page.click("button[type=submit]")
+        await ph.page.wait_for_function("outpost.status.value.progress && outpost.status.value.progress.done > 0")
+        progress = await ph.page.evaluate("outpost.status.value.progress")
+        assert 0 < progress["done"] < progress["total"]
+        await ph.page.wait_for_selector("text=下载完成后，客户会显示在这里。")  # not "no customers"
+        await ph.screen("first-sync-customers")
+        await ph.go("/sync")
+        await ph.page.wait_for_selector("[data-testid=sync-facts] progress")
+        assert f"{progress['done']} / {progress['total']}" in await ph.page.inner_text("[data-testid=sync-facts]")
+        await ph.screen("first-sync-progress")
+        go_on.set()
+        await ph.synced()
+        assert await ph.page.evaluate("outpost.store.customerCount()") > 0
+        assert await ph.page.query_selector("[data-testid=sync-facts] progress") is None
+        assert ph.foreign == [] and ph.errors == []
+        await ctx.close()

@@ -25,6 +25,7 @@ export const en = {
   'customers.count': '{n} customers',
   'customers.none': 'No customers match.',
   'customers.empty': 'No customers on this phone yet.',
+  'customers.whenDownloaded': 'Your customers appear here as soon as the download is complete.',
   'customers.new': 'New customer',
   'customers.firstSync': 'Downloading your customers: {done} of {total}',
   'customer.name': 'Name',

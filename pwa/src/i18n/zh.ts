@@ -27,6 +27,7 @@ export const zh: Record<keyof typeof en, string> = {
   'customers.count': '共 {n} 个客户',
   'customers.none': '没有匹配的客户。',
   'customers.empty': '本机还没有客户数据。',
+  'customers.whenDownloaded': '下载完成后，客户会显示在这里。',
   'customers.new': '新建客户',
   'customers.firstSync': '正在下载客户档案：{done} / {total}',
   'customer.name': '客户名称',

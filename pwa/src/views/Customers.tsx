@@ -35,7 +35,7 @@ export function Customers() {
           <progress max={progress.total || 1} value={progress.done} />
         </div>
       )}
-      <p class="muted">{t('customers.count', { n: count })}</p>
+      {!(progress && count === 0) && <p class="muted">{t('customers.count', { n: count })}</p>}
       <ul class="list" data-testid="customer-list">
         {rows.map((c) => (
           <li key={c.id}>
@@ -50,7 +50,7 @@ export function Customers() {
           </li>
         ))}
       </ul>
-      {rows.length === 0 && <p class="empty">{count ? t('customers.none') : t('customers.empty')}</p>}
+      {rows.length === 0 && <p class="empty">{count ? t('customers.none') : progress ? t('customers.whenDownloaded') : t('customers.empty')}</p>}
     </Page>
   );
 }
