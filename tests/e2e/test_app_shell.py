@@ -131,3 +131,22 @@ async def test_the_home_screen_hint_finds_ipads_and_wechat_and_spares_other_phon
         else:
             assert expected in await hint.inner_text(), ua
         await ctx.close()
+
+
+async def test_the_app_asks_for_persistent_storage_and_shows_the_answer(browser, live):
+    """The browser decides (Chromium grants it to installed or much-used apps): the app asks at
+    start and Settings says which it is. The answer is the browser's, so it is given here."""
+    for granted, text in ((True, "Protected from automatic clearing"), (False, "The browser may clear data")):
+        ctx = await browser.new_context(viewport={"width": 360, "height": 740}, locale="en")
+        await ctx.add_init_script(
+            "localStorage.setItem('outpost.locale', 'en');"
+            "window.__persistAsked = 0;"
+            "navigator.storage.persist = () => { window.__persistAsked++; "
+            f"return Promise.resolve({str(granted).lower()}); }};"
+        )
+        ph = Phone(ctx, await ctx.new_page(), live["url"])
+        await ph.login("rep1")
+        assert await ph.page.evaluate("window.__persistAsked") >= 1
+        await ph.go("/settings")
+        await ph.page.wait_for_selector(f"text={text}")
+        await ctx.close()
