@@ -38,6 +38,9 @@ class Device(Base):
     last_sync_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked_by: Mapped[str | None] = mapped_column(String(36))
+    # Access tokens carry the epoch they were issued in; signing out moves it on, so a token issued
+    # before ends at once instead of living out its minutes.
+    token_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class RefreshToken(Base):

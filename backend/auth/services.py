@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.models import ROLES, Device, LoginFailure, RefreshToken, SseTicket, User
 from backend.auth.passwords import MIN_PASSWORD_LENGTH, Passwords
 from backend.auth.scope import Actor
-from backend.auth.tokens import Tokens, hash_token, new_refresh_token
+from backend.auth.tokens import AccessClaims, Tokens, hash_token, new_refresh_token
 from backend.db.base import utcnow
 from backend.db.engine import Database
 from backend.domain.org.models import OrgUnit
@@ -75,7 +75,7 @@ class AuthService:
                 await session.flush()
             device.last_seen_at = utcnow()
             refresh = await self._issue_refresh(session, device.id)
-            access, ttl = self.tokens.access(user.id, device.id)
+            access, ttl = self.tokens.access(user.id, device.id, device.token_epoch or 0)
             return {
                 "accessToken": access,
                 "expiresIn": ttl,
@@ -126,20 +126,27 @@ class AuthService:
             else:
                 row.replaced_at = now
             token = await self._issue_refresh(session, device.id)
-            access, ttl = self.tokens.access(user.id, device.id)
+            access, ttl = self.tokens.access(user.id, device.id, device.token_epoch or 0)
             device.last_seen_at = now
             return {"accessToken": access, "expiresIn": ttl, "refreshToken": token, "deviceId": device.id}
 
     async def logout(self, actor: Actor) -> None:
+        """End this device's session: its refresh tokens, and (by moving its token epoch on) every access
+        token issued to it so far. The device stays: signing in again on it carries on as before."""
         async with self.db.write() as session:
             await session.execute(
                 update(RefreshToken)
                 .where(RefreshToken.device_id == actor.device_id, RefreshToken.revoked_at.is_(None))
                 .values(revoked_at=utcnow())
             )
+            await session.execute(
+                update(Device).where(Device.id == actor.device_id).values(token_epoch=Device.token_epoch + 1)
+            )
 
     async def actor_for_token(self, token: str) -> Actor:
-        claims = self.tokens.decode(token)
+        return await self._actor(self.tokens.decode(token))
+
+    async def _actor(self, claims: AccessClaims, *, check_epoch: bool = True) -> Actor:
         async with self.db.lookup() as conn:
             row = (
                 await conn.execute(
@@ -152,6 +159,7 @@ class AuthService:
                         OrgUnit.path,
                         Device.revoked_at,
                         Device.user_id,
+                        Device.token_epoch,
                     )
                     .join(OrgUnit, OrgUnit.id == User.org_unit_id)
                     .join(Device, Device.id == claims.device_id)
@@ -164,6 +172,8 @@ class AuthService:
             raise NotAuthenticated("This account is disabled.", code="user-disabled")
         if row.revoked_at is not None:
             raise NotAuthenticated("This device was revoked.", code="device-revoked")
+        if check_epoch and claims.epoch != (row.token_epoch or 0):
+            raise NotAuthenticated("This device signed out; log in again.", code="signed-out")
         return Actor(
             user_id=claims.user_id,
             username=row.username,
@@ -276,7 +286,8 @@ class AuthService:
                 )
             row.used_at = utcnow()
             user_id, device_id = row.user_id, row.device_id
-        return await self.actor_for_token(self.tokens.access(user_id, device_id)[0])
+        # a single-use ticket of seconds, given to a signed-in device: its epoch was checked then
+        return await self._actor(AccessClaims(user_id, device_id), check_epoch=False)
 
     # ------------------------------------------------------------ user administration (CLI, admins)
 

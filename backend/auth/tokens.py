@@ -16,6 +16,7 @@ from backend.errors import NotAuthenticated
 class AccessClaims:
     user_id: str
     device_id: str
+    epoch: int = 0  # the device's token epoch when issued (tokens from before it existed: 0)
 
 
 class Tokens:
@@ -25,10 +26,10 @@ class Tokens:
         self._secret = secret
         self._ttl = access_minutes * 60
 
-    def access(self, user_id: str, device_id: str) -> tuple[str, int]:
+    def access(self, user_id: str, device_id: str, epoch: int = 0) -> tuple[str, int]:
         now = int(time.time())
         token = jwt.encode(
-            {"sub": user_id, "did": device_id, "iat": now, "exp": now + self._ttl, "typ": "access"},
+            {"sub": user_id, "did": device_id, "ep": epoch, "iat": now, "exp": now + self._ttl, "typ": "access"},
             self._secret,
             algorithm=self.ALGORITHM,
         )
@@ -45,7 +46,8 @@ class Tokens:
             raise NotAuthenticated("The access token is not valid; log in again.") from None
         if claims.get("typ") != "access":
             raise NotAuthenticated("Not an access token.")
-        return AccessClaims(str(claims["sub"]), str(claims["did"]))
+        epoch = claims.get("ep", 0)
+        return AccessClaims(str(claims["sub"]), str(claims["did"]), epoch if isinstance(epoch, int) else -1)
 
 
 def new_refresh_token() -> tuple[str, str]:

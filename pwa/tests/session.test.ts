@@ -86,6 +86,17 @@ describe('an expired access token', () => {
   });
 });
 
+describe('a device that signed out', () => {
+  it('asks for a new login when the server says its tokens were ended, keeping the changes', async () => {
+    const { e, calls } = await phone([{ status: 401, body: { error: 'signed-out' } }]);
+    e.update('customer', 'c1', { name: 'Typed' });
+    await expect(e.sync()).rejects.toBeInstanceOf(LoginRequired);
+    expect(calls.map((c) => c.path)).toEqual(['/api/sync/push']); // no refresh: it would not help
+    expect(e.meta('loginRequired')).toBe('signed-out');
+    expect(e.status()).toMatchObject({ stopped: null, pending: 1 });
+  });
+});
+
 describe('signing in on a phone that holds another user’s data', () => {
   const A = { id: 'user-a', username: 'rep1', displayName: '陈一', roles: ['rep'], orgUnit: null };
   const B = { id: 'user-b', username: 'rep2', displayName: '李二', roles: ['rep'], orgUnit: null };

@@ -107,6 +107,11 @@ export class Session {
    * engine stops on it (a phone that was off longer than an access token lives learns it this way). */
   private async withRefresh(send: () => Promise<Reply>): Promise<Reply> {
     const reply = await send();
+    if (reply.status === 401 && reply.body?.error === 'signed-out') {
+      // this device signed out elsewhere (another tab, a support tool): its tokens are over
+      this.engine.setMeta('loginRequired', 'signed-out');
+      throw new LoginRequired('signed-out');
+    }
     if (reply.status !== 401 || reply.body?.error !== 'token-expired') return reply;
     const token = this.engine.meta('refreshToken');
     if (!token) return reply;

@@ -242,6 +242,36 @@ async def test_logout_ends_the_refresh_token_of_this_device_only(http, login):
     assert again.status_code == 200 and again.json()["deviceId"] == phone.device_id
 
 
+async def test_logout_ends_the_access_tokens_already_issued_to_this_device_at_once(http, login):
+    phone = await login("rep1", "phone")
+    tablet = await login("rep1", "tablet")
+    assert (await phone.get("/api/auth/me")).status_code == 200
+    assert (await phone.post("/api/auth/logout")).status_code == 200
+    # the access token it had is still within its 15 minutes, but the device signed out
+    refusal(await phone.get("/api/auth/me"), 401, "signed-out")
+    refusal(
+        await phone.post(
+            "/api/sync/pull", {"protocolVersion": 1, "schemaVersion": 1, "clientId": phone.device_id, "cookie": None}
+        ),
+        401,
+        "signed-out",
+    )
+    me = await tablet.get("/api/auth/me")
+    assert me.status_code == 200 and me.json()["deviceId"] == tablet.device_id  # another device: untouched
+    # signing in again on the same install: same device, a token that works
+    again = await http.post(
+        "/api/auth/login", json={"username": "rep1", "password": DEMO_PASSWORD, "deviceId": phone.device_id}
+    )
+    assert again.json()["deviceId"] == phone.device_id
+    r = await http.get("/api/auth/me", headers={"authorization": f"Bearer {again.json()['accessToken']}"})
+    assert r.status_code == 200 and r.json()["deviceId"] == phone.device_id
+    refusal(await phone.get("/api/auth/me"), 401, "signed-out")  # the old token stays ended
+    # and a refreshed token too
+    fresh = await refresh(http, again.json()["refreshToken"])
+    r = await http.get("/api/auth/me", headers={"authorization": f"Bearer {fresh.json()['accessToken']}"})
+    assert r.status_code == 200
+
+
 async def test_logout_needs_a_login(http, demo):
     refusal(await http.post("/api/auth/logout"), 401, "not-authenticated")
 
