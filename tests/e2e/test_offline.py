@@ -170,12 +170,18 @@ async def test_reassigned_customer_moves_between_phones(live, phone):
     assert await p2.page.locator(f"[data-testid=customer-list] a:has-text({label})").count() == 1
 
 
-async def test_revoked_device_stops_and_keeps_unsynced_changes_exportable(live, phone):
+async def _one_change_offline(live, phone, address):
+    """rep1's phone (in English) with one customer's address changed offline; the phone stays offline."""
     ph = await phone("en")
     await ph.login("rep1")
     [c] = await _first_customers(live, "rep1", 1)
     await ph.offline(True)
-    await _edit_field(ph, c["name"], "address", "Unsynced Road 9")
+    await _edit_field(ph, c["name"], "address", address)
+    return ph, c
+
+
+async def test_revoked_device_stops_and_keeps_unsynced_changes_exportable(live, phone):
+    ph, c = await _one_change_offline(live, phone, "Unsynced Road 9")
     async with api(live, "rep1") as me:
         devices = (await me.get("/api/auth/devices")).json()
         target = next(d for d in devices if d["id"] != me.device_id and not d["revoked"])
@@ -242,11 +248,7 @@ async def test_a_change_made_while_the_server_is_unreachable_is_sent_when_it_ans
 
 
 async def test_signing_out_with_unsynced_changes_warns_and_offers_their_export(live, phone):
-    ph = await phone("en")
-    await ph.login("rep1")
-    [c] = await _first_customers(live, "rep1", 1)
-    await ph.offline(True)
-    await _edit_field(ph, c["name"], "address", "Not Yet Sent Road 5")
+    ph, c = await _one_change_offline(live, phone, "Not Yet Sent Road 5")
     await ph.go("/settings")
     await ph.page.click("button:has-text('Sign out')")
     warning = ph.page.locator(".banner.danger")
