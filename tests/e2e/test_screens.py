@@ -198,7 +198,11 @@ async def test_a_first_sync_shows_its_progress(browser, db_url, tmp_path):
         await ph.page.wait_for_function("outpost.status.value.progress && outpost.status.value.progress.done > 0")
         progress = await ph.page.evaluate("outpost.status.value.progress")
         assert 0 < progress["done"] < progress["total"]
-        await ph.page.wait_for_selector("text=下载完成后，客户会显示在这里。")  # not "no customers"
+        # Whether the list was first read before or after the first page landed, it never says the
+        # phone has no customers while they are downloading.
+        waiting = ph.page.get_by_text("下载完成后，客户会显示在这里。")
+        await waiting.or_(ph.page.locator("[data-testid=customer-list] li")).first.wait_for()
+        assert await ph.page.locator("text=本机还没有客户数据。").count() == 0
         await ph.screen("first-sync-customers")
         await ph.go("/sync")
         await ph.page.wait_for_selector("[data-testid=sync-facts] progress")
