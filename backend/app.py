@@ -20,7 +20,6 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import FromPath
 from litestar.plugins.pydantic import PydanticPlugin
 from litestar.response import Redirect
-from litestar.static_files import create_static_files_router
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 
@@ -40,6 +39,7 @@ from backend.settings import Settings
 from backend.sync.attachments import AttachmentController
 from backend.sync.controllers import SyncController
 from backend.sync.registry import load_all
+from backend.web import app_files, security_headers
 from sync_protocol.envelopes import PROTOCOL_VERSION, SCHEMA_VERSION
 
 log = logging.getLogger("outpost")
@@ -244,10 +244,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     ]
     _declare_common_responses(*route_handlers)
     static_dir = settings.app.pwa_dir
-    if Path(static_dir).is_dir():
-        route_handlers.append(
-            create_static_files_router(path="/", directories=[static_dir], html_mode=True, include_in_schema=False)
-        )
+    if Path(static_dir).is_dir():  # the built PWA (scripts/setup); the API runs without it
+        route_handlers.append(app_files(static_dir))
 
     app = Litestar(
         route_handlers=route_handlers,
@@ -257,6 +255,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         on_shutdown=[on_shutdown],
         exception_handlers={DomainError: _domain_error, HTTPException: _http_error, Exception: _unexpected},
         request_max_body_size=settings.app.max_body_bytes,
+        before_send=[security_headers],  # CSP and co. on every answer (backend/web.py)
         before_request=refuse_nul_in_url,
         openapi_config=OpenAPIConfig(
             title="Outpost",
