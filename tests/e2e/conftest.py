@@ -29,6 +29,11 @@ ARGS = [
 PASSWORD = "demo-pass-123"
 SHOTS = ROOT / "test-results" / "screenshots"
 LOCALES = ("zh-CN", "en")
+# Anything the Content-Security-Policy (backend/web.py) refuses fails the test: Chromium logs each
+# refusal ("… violates the following Content Security Policy directive …", workers' too) and the
+# page's securitypolicyviolation events are logged the same way by this init script.
+CSP_WATCH = """document.addEventListener('securitypolicyviolation', (e) => console.error(
+  `Content Security Policy violation: ${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));"""
 
 # The phone-first rules, checked on a screen as it is: nothing wider than the screen, touch targets
 # at least 44 px tall, text at WCAG AA contrast or better (readable outdoors).
@@ -111,6 +116,8 @@ class Phone:
         self.ctx, self.page, self.url = ctx, page, url
         self.errors: list[str] = []
         page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.csp: list[str] = []
+        page.on("console", lambda m: self.csp.append(m.text) if "Content Security Policy" in m.text else None)
         # Nothing is fetched from another origin at run time (fonts, icons, scripts are ours).
         self.foreign: list[str] = []
         origin = url.rstrip("/")
@@ -184,9 +191,12 @@ def phone(browser: Browser, live: dict[str, Any]) -> Any:
     async def _phone(locale: str = "zh-CN") -> Phone:
         ctx = await browser.new_context(viewport={"width": 360, "height": 740}, locale=locale, accept_downloads=True)
         await ctx.add_init_script(f"localStorage.setItem('outpost.locale', {locale!r})")
+        await ctx.add_init_script(CSP_WATCH)
         phones.append(Phone(ctx, await ctx.new_page(), live["url"]))
         return phones[-1]
 
     yield _phone
     foreign = [u for ph in phones for u in ph.foreign]
     assert foreign == [], f"fetched from another origin: {foreign}"
+    refused = [m for ph in phones for m in ph.csp]
+    assert refused == [], f"refused by the Content-Security-Policy: {refused}"
