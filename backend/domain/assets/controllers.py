@@ -8,12 +8,13 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy import select
 
+from backend import tabular
 from backend.deps import CurrentActor, Svc
 from backend.domain.assets import services as svc
 from backend.domain.assets.models import LabelBatch, Location
 from backend.domain.assets.schemas import AssetCreate, AssetUpdate, LabelRequest, LocationCreate
 from backend.domain.org.models import OrgUnit
-from backend.errors import ValidationFailed
+from backend.errors import TooLarge, ValidationFailed
 from backend.sync.changes import write_tx
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
@@ -75,6 +76,7 @@ class AssetController(Controller):
     async def import_book(self, request: Request, actor: CurrentActor, services: Svc) -> dict[str, Any]:
         """Import an asset book (.csv or .xlsx, form field ``file``): all rows or none, with a
         row-by-row error report."""
+        svc.require_importer(actor)  # before the body is read: nobody else makes the server parse a file
         if not request.content_type[0].startswith("multipart/form-data"):
             raise ValidationFailed("Send the file as multipart/form-data in the field 'file'.", code="no-file")
         form = await request.form()
@@ -83,8 +85,9 @@ class AssetController(Controller):
             raise ValidationFailed("Send the file as multipart/form-data in the field 'file'.", code="no-file")
         content = await upload.read()
         if len(content) > MAX_IMPORT_BYTES:
-            raise ValidationFailed("The file is larger than 20 MB; split it.", code="file-too-large")
-        rows = await asyncio.to_thread(svc.read_table, upload.filename or "upload.csv", content)  # before the lock
+            raise TooLarge("The file is larger than 20 MB; split it.", code="file-too-large")
+        filename = upload.filename or "upload.csv"
+        rows = await asyncio.to_thread(tabular.read_table, filename, content)  # before the write lock
         async with write_tx(services.db, actor, "import", services.poke) as tx:
             return await svc.import_assets(tx, rows)
 

@@ -32,6 +32,7 @@ from backend.domain.org.models import OrgUnit
 from backend.errors import NotFound, OutOfScope, PermissionDenied, ValidationFailed
 from backend.settings import AssetSettings
 from backend.sync.changes import Row, WriteTx
+from backend.tabular import MAX_IMPORT_ROWS, ImportFailed
 from scanner.tags import InvalidTag, TagFormat
 
 ASSETS: Table = Asset.__table__  # type: ignore[assignment]
@@ -211,6 +212,13 @@ def require_label_printer(actor: Actor) -> None:
     scope = actor.asset_write_scope
     if not (scope.everything or scope.subtrees):
         raise PermissionDenied("Only an asset administrator may print labels.", code="forbidden")
+
+
+def require_importer(actor: Actor) -> None:
+    """Importing an asset book is the asset administrators' work (checked before the file is read)."""
+    scope = actor.asset_write_scope
+    if not (scope.everything or scope.subtrees):
+        raise PermissionDenied("Only an asset administrator may import an asset book.", code="forbidden")
 
 
 def require_asset_writer(actor: Actor, path: str) -> None:
@@ -534,75 +542,6 @@ STATUS_WORDS = {
 }
 STATUS_WORDS |= {"报废": "disposed", "已处置": "disposed", "处置": "disposed", "丢失": "lost", "盘亏": "lost"}
 LIFECYCLE_WORDS = {"在建工程": "construction", "暂估资产": "provisional", "暂估": "provisional", "固定资产": "fixed"}
-MAX_IMPORT_ROWS = 50_000
-
-
-class ImportFailed(ValidationFailed):
-    code = "import-failed"
-    title = "The file was not imported"
-
-
-def read_table(filename: str, data: bytes, max_rows: int = MAX_IMPORT_ROWS) -> list[dict[str, str]]:
-    """Rows of a CSV (UTF-8, with or without BOM, or GB18030) or Excel (.xlsx) file, as heading -> text.
-    Reading stops after ``max_rows`` + 1 rows (the caller refuses the file then); a file that cannot be
-    read is an ``ImportFailed``, whatever the parser says."""
-    import csv
-    import io
-    import itertools
-
-    name = filename.lower()
-    if not (name.endswith(".xlsx") or name.endswith(".csv")):
-        raise ImportFailed("Upload a .csv or .xlsx file.", code="unsupported-file")
-    try:
-        if name.endswith(".xlsx"):
-            from openpyxl import load_workbook
-
-            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-            rows = wb.worksheets[0].iter_rows(values_only=True)
-            header = next(rows, None)
-            if header is None:
-                return []
-            heads = [str(h).strip() if h is not None else "" for h in header]
-            out = []
-            for values in itertools.islice(rows, max_rows + 1):
-                if values is None or all(v is None or str(v).strip() == "" for v in values):
-                    continue
-                out.append({h: _cell(v) for h, v in zip(heads, values, strict=False) if h})
-            return out
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise ImportFailed("The CSV file is neither UTF-8 nor GB18030 text.", code="unreadable-file")
-        reader = csv.DictReader(io.StringIO(text))
-        return [
-            {(k or "").strip(): (v or "").strip() for k, v in r.items() if isinstance(k, str) and k}
-            for r in itertools.islice(reader, max_rows + 1)
-            if any((v or "").strip() for v in r.values() if isinstance(v, str))
-        ]
-    except ImportFailed:
-        raise
-    except Exception:  # zip, XML or CSV errors: what the parser says is no use to the person
-        raise ImportFailed(
-            f"The file {filename} could not be read as {name.rsplit('.', 1)[-1].upper()}.", code="unreadable-file"
-        ) from None
-
-
-def _cell(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, datetime):
-        return v.date().isoformat()
-    if isinstance(v, date):
-        return v.isoformat()
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v).strip()
-
-
 #: Longest text per column (the columns' sizes).
 IMPORT_LENGTHS = {"tag": 40, "name": 200, "category_code": 40, "model": 200, "serial": 100, "location": 200}
 IMPORT_LENGTHS |= {"custodian": 80, "department": 40, "status": 40, "lifecycle": 40}

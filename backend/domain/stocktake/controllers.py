@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy import select
 
+from backend import tabular
 from backend.deps import CurrentActor, Svc
 from backend.domain.assets.models import Location
 from backend.domain.assets.schemas import StocktakeAssigneesIn, StocktakeCloseIn, StocktakeCreate
@@ -91,33 +90,15 @@ class StocktakeController(Controller):
             await svc.get_stocktake(s, actor, stocktake_id)
             return await svc.reconcile(s, stocktake_id)
 
-    @get("/{stocktake_id:str}/reconciliation.csv", media_type="text/csv")
+    @get("/{stocktake_id:str}/reconciliation.csv", media_type=tabular.CSV_MEDIA_TYPE)
     async def reconciliation_csv(self, stocktake_id: FromPath[str], actor: CurrentActor, services: Svc) -> Response:
         rows = await _report_rows(services, actor, stocktake_id)
-        out = io.StringIO()
-        csv.writer(out).writerows(rows)
-        return Response(
-            "\ufeff" + out.getvalue(),  # a BOM so Excel reads the Chinese as UTF-8
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="stocktake-{stocktake_id[:8]}.csv"'},
-        )
+        return tabular.csv_response(rows, f"stocktake-{stocktake_id[:8]}.csv")
 
-    @get("/{stocktake_id:str}/reconciliation.xlsx")
+    @get("/{stocktake_id:str}/reconciliation.xlsx", media_type=tabular.XLSX_MEDIA_TYPE)
     async def reconciliation_xlsx(self, stocktake_id: FromPath[str], actor: CurrentActor, services: Svc) -> Response:
-        from openpyxl import Workbook
-
         rows = await _report_rows(services, actor, stocktake_id)
-        wb = Workbook(write_only=True)
-        ws = wb.create_sheet("盘点 Stocktake")
-        for r in rows:
-            ws.append(r)
-        buf = io.BytesIO()
-        wb.save(buf)
-        return Response(
-            buf.getvalue(),
-            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            headers={"Content-Disposition": f'attachment; filename="stocktake-{stocktake_id[:8]}.xlsx"'},
-        )
+        return tabular.xlsx_response(rows, f"stocktake-{stocktake_id[:8]}.xlsx", "盘点 Stocktake")
 
     @get("/{stocktake_id:str}/followups")
     async def followups(self, stocktake_id: FromPath[str], actor: CurrentActor, services: Svc) -> list[dict[str, Any]]:

@@ -1,0 +1,368 @@
+"""Spreadsheets in and out (backend/tabular.py): exports that never run a formula, and an import
+reader that checks a file's bounds before it expands or pads anything."""
+
+from __future__ import annotations
+
+import csv
+import io
+import struct
+import zipfile
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import xlsxwriter
+from hypothesis import given
+from hypothesis import strategies as st
+from openpyxl import load_workbook
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+from backend import tabular
+from backend.tabular import ImportFailed, SpreadsheetTooLarge, UnreadableFile, read_table
+
+HOSTILE = [
+    '=HYPERLINK("http://x","y")',
+    "+cmd|' /C calc'!A0",
+    "@SUM(1)",
+    "-2+3",
+    "\tx",
+    "\r=1",
+    "'=already quoted",
+    "+86 138 0013 8000",
+    "-12.50",
+]
+
+
+# ---------------------------------------------------------------- the rule
+
+
+@given(st.text())
+def test_restore_undoes_neutralize_for_any_text(text: str) -> None:
+    assert tabular.restore(tabular.neutralize(text)) == text
+
+
+@given(st.text())
+def test_a_neutralized_cell_never_starts_a_formula(text: str) -> None:
+    assert not tabular.neutralize(text).startswith(tabular.FORMULA_STARTS)
+
+
+def test_plain_text_is_left_alone() -> None:
+    for text in ("", "abc", "盘点", "it's", "'quoted", "1+1", "a=b"):
+        assert tabular.neutralize(text) == text
+        assert tabular.restore(text) == text
+
+
+# ---------------------------------------------------------------- exports
+
+
+def _csv_cells(data: bytes) -> list[list[str]]:
+    assert data.startswith(b"\xef\xbb\xbf")  # a BOM, so Excel reads the Chinese as UTF-8
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+def test_csv_export_prefixes_every_formula_start_and_keeps_numbers() -> None:
+    rows: list[list[Any]] = [["标签 Tag", "note", "n"], *[["T1", h, -2] for h in HOSTILE]]
+    rows.append(["T2", None, Decimal("-1.5")])
+    cells = _csv_cells(tabular.csv_bytes(rows))
+    for h, row in zip(HOSTILE, cells[1:], strict=False):
+        assert row[1] == "'" + h
+        assert row[2] == "-2"  # a number is no formula: it stays a number
+    assert cells[-1] == ["T2", "", "-1.5"]
+
+
+def test_xlsx_export_has_no_formula_cells_and_gives_back_the_same_text() -> None:
+    rows: list[list[Any]] = [["标签 Tag", "note", "n", "when", "flag"]]
+    rows += [["T1", h, -2, date(2024, 3, 1), True] for h in HOSTILE]
+    rows += [["T2", None, 12_345_678_901_234_567, datetime(2024, 3, 1, 8, 30), False]]
+    wb = load_workbook(io.BytesIO(tabular.xlsx_bytes(rows, "盘点 Stocktake")))
+    ws = wb.active
+    assert ws is not None and ws.title == "盘点 Stocktake"
+    assert all(c.data_type != "f" for r in ws.iter_rows() for c in r)
+    text = tabular.unescape_controls  # openpyxl leaves "\r" as Excel stores it, _x000D_
+    got = [[text(c.value) if isinstance(c.value, str) else c.value for c in r] for r in ws.iter_rows()]
+    assert [r[1] for r in got[1:-1]] == HOSTILE
+    assert got[1][2] == -2 and got[1][3] == datetime(2024, 3, 1) and got[1][4] is True
+    assert got[-1][1] is None and got[-1][2] == "12345678901234567"  # beyond what a double holds: text
+
+
+@pytest.mark.parametrize("writer", ["csv", "xlsx"])
+def test_export_then_import_keeps_phone_numbers_negative_amounts_and_formula_text(writer: str) -> None:
+    # (an .xlsx cell that starts with ' and a formula character loses the ' on import, as a CSV cell does:
+    # that is what our CSV export turns into once Excel saves it as .xlsx)
+    texts = [h for h in HOSTILE if h.strip() == h and (writer == "csv" or not h.startswith("'"))]
+    rows = [["name", "phone", "amount"], *[[h, "+86 138 0013 8000", "-12.50"] for h in texts]]
+    data = tabular.csv_bytes(rows) if writer == "csv" else tabular.xlsx_bytes(rows)
+    back = read_table(f"book.{writer}", data)
+    assert back == [{"name": r[0], "phone": r[1], "amount": r[2]} for r in rows[1:]]
+
+
+def test_response_headers() -> None:
+    r = tabular.csv_response([["a"]], "stocktake-1.csv")
+    assert r.media_type == "text/csv"  # Litestar adds "; charset=utf-8" itself (checked over HTTP)
+    assert r.headers["Content-Disposition"] == 'attachment; filename="stocktake-1.csv"'
+    r = tabular.xlsx_response([["a"]], "盘点.xlsx", "s")
+    assert r.headers["Content-Disposition"] == (
+        "attachment; filename=\"__.xlsx\"; filename*=UTF-8''%E7%9B%98%E7%82%B9.xlsx"
+    )
+
+
+# ---------------------------------------------------------------- hostile imports
+
+NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+PARTS = {
+    "[Content_Types].xml": (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        "</Types>"
+    ),
+    "_rels/.rels": (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" '
+        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
+        'Target="xl/workbook.xml"/></Relationships>'
+    ),
+    "xl/workbook.xml": (
+        f'<?xml version="1.0" encoding="UTF-8"?><workbook {NS} '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+        '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'
+    ),
+    "xl/_rels/workbook.xml.rels": (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" '
+        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
+        'Target="worksheets/sheet1.xml"/></Relationships>'
+    ),
+}
+
+
+def raw_xlsx(sheet_data: str, *, dimension: str = "", extra: dict[str, bytes] | None = None) -> bytes:
+    """A minimal workbook whose first sheet is exactly the XML given (cells as inline strings)."""
+    dim = f'<dimension ref="{dimension}"/>' if dimension else ""
+    sheet = f'<?xml version="1.0" encoding="UTF-8"?><worksheet {NS}>{dim}<sheetData>{sheet_data}</sheetData>'
+    sheet += "</worksheet>"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in PARTS.items():
+            z.writestr(name, text)
+        z.writestr("xl/worksheets/sheet1.xml", sheet)
+        for name, data in (extra or {}).items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def s(ref: str, text: str) -> str:
+    return f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'
+
+
+def _xlsx(rows: list[list[Any]]) -> bytes:
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False})
+    ws = wb.add_worksheet()
+    dates = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    for r, row in enumerate(rows):
+        for c, v in enumerate(row):
+            if isinstance(v, datetime):
+                ws.write_datetime(r, c, v, dates)
+            elif v is not None:
+                ws.write(r, c, v)
+    wb.close()
+    return buf.getvalue()
+
+
+@pytest.fixture
+def row_widths(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The width of every row openpyxl hands out: padding to a declared extent would show here."""
+    widths: list[int] = []
+    original = ReadOnlyWorksheet._cells_by_row
+
+    def spy(self: Any, *args: Any, **kw: Any) -> Any:
+        for row in original(self, *args, **kw):
+            widths.append(len(row))
+            yield row
+
+    monkeypatch.setattr(ReadOnlyWorksheet, "_cells_by_row", spy)
+    return widths
+
+
+def test_a_zip_bomb_is_refused_before_it_is_expanded() -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in PARTS.items():
+            z.writestr(name, text)
+        with z.open("xl/worksheets/sheet1.xml", "w") as w:
+            w.write(f'<worksheet {NS}><sheetData><row r="1">'.encode())
+            chunk = b" " * (1 << 20)
+            for _ in range(300):  # 300 MB of spaces inside valid XML
+                w.write(chunk)
+            w.write(b"</row></sheetData></worksheet>")
+    data = buf.getvalue()
+    assert len(data) < 512 * 1024
+    with pytest.raises(SpreadsheetTooLarge) as e:
+        read_table("book.xlsx", data)
+    assert e.value.status == 413 and e.value.code == "file-too-large-uncompressed"
+    assert "MB" in e.value.detail
+
+
+def test_a_highly_compressed_part_is_refused_even_under_the_total_bound() -> None:
+    data = raw_xlsx(s("A1", "name"), extra={"xl/media/pad.bin": b"\0" * (8 << 20)})  # ~1000x
+    with pytest.raises(SpreadsheetTooLarge) as e:
+        read_table("book.xlsx", data)
+    assert e.value.code == "file-too-large-uncompressed" and "xl/media/pad.bin" in e.value.detail
+
+
+def test_a_part_that_inflates_beyond_its_declared_size_is_unreadable() -> None:
+    data = bytearray(raw_xlsx(s("A1", "name") + "<!--" + " " * (4 << 20) + "-->"))
+    # declare the sheet 2 KB, local and central headers alike: zipfile stops there and the CRC fails
+    name = b"xl/worksheets/sheet1.xml"
+    for sig, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        at = 0
+        while (at := data.find(sig, at)) != -1:
+            name_at = at + (30 if sig == b"PK\x03\x04" else 46)
+            if data[name_at : name_at + len(name)] == name:
+                struct.pack_into("<I", data, at + offset, 2048)
+            at += 4
+    with pytest.raises(UnreadableFile) as e:
+        read_table("book.xlsx", bytes(data))
+    assert e.value.status == 400 and "could not be read" in e.value.detail
+
+
+def test_too_many_parts_are_refused() -> None:
+    data = raw_xlsx(s("A1", "name"), extra={f"xl/x/{i}.xml": b"<a/>" for i in range(tabular.MAX_MEMBERS)})
+    with pytest.raises(SpreadsheetTooLarge, match="parts"):
+        read_table("book.xlsx", data)
+
+
+def test_a_declared_extent_of_the_whole_sheet_costs_only_the_cells_present(row_widths: list[int]) -> None:
+    data = raw_xlsx(
+        f'<row r="1">{s("A1", "name")}{s("B1", "model")}</row><row r="2">{s("A2", "x")}{s("B2", "y")}</row>',
+        dimension="A1:XFD1048576",
+    )
+    assert read_table("book.xlsx", data) == [{"name": "x", "model": "y"}]
+    assert row_widths == [2, 2]  # not 16,384 wide, not 1,048,576 deep
+
+
+def test_a_heading_beyond_the_column_bound_is_refused() -> None:
+    data = raw_xlsx(f'<row r="1">{s("A1", "name")}{s("XFD1", "far")}</row><row r="2">{s("A2", "x")}</row>')
+    with pytest.raises(SpreadsheetTooLarge) as e:
+        read_table("book.xlsx", data)
+    assert e.value.code == "too-many-columns" and "16384 columns" in e.value.detail
+    csv_wide = (",".join(["h"] * (tabular.MAX_COLUMNS + 1)) + "\n" + "x\n").encode()
+    with pytest.raises(SpreadsheetTooLarge, match="at most 100"):
+        read_table("book.csv", csv_wide)
+
+
+def test_values_far_right_without_a_heading_are_ignored_cheaply(row_widths: list[int]) -> None:
+    data = raw_xlsx(f'<row r="1">{s("A1", "name")}</row><row r="2">{s("A2", "x")}{s("XFD2", "stray")}</row>')
+    assert read_table("book.xlsx", data) == [{"name": "x"}]
+    assert max(row_widths) <= tabular.MAX_COLUMNS
+
+
+def test_a_row_with_more_cells_than_excel_has_columns_is_unreadable() -> None:
+    cells = "<c/>" * (tabular.EXCEL_MAX_COLUMNS + 1)
+    with pytest.raises(UnreadableFile):
+        read_table("book.xlsx", raw_xlsx(f'<row r="1">{s("A1", "name")}</row><row r="2">{cells}</row>'))
+
+
+def test_too_many_cells_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tabular, "MAX_CELLS", 10)
+    rows = "".join(f'<row r="{r}">{s(f"A{r}", "x")}</row>' for r in range(1, 20))
+    with pytest.raises(SpreadsheetTooLarge) as e:
+        read_table("book.xlsx", raw_xlsx(rows))
+    assert e.value.code == "too-many-cells"
+
+
+def test_a_value_a_million_rows_down_is_refused_not_padded_to() -> None:
+    data = raw_xlsx(f'<row r="1">{s("A1", "name")}</row><row r="1000000">{s("A1000000", "deep")}</row>')
+    with pytest.raises(SpreadsheetTooLarge) as e:
+        read_table("book.xlsx", data)
+    assert e.value.code == "too-many-rows" and "1,000,000" in e.value.detail
+
+
+def test_an_empty_styled_cell_far_down_is_not_data(row_widths: list[int]) -> None:
+    far = '<row r="1000000"><c r="A1000000" s="0"/></row>'
+    data = raw_xlsx(f'<row r="1">{s("A1", "name")}</row><row r="2">{s("A2", "x")}</row>{far}')
+    assert read_table("book.xlsx", data) == [{"name": "x"}]
+    assert len(row_widths) == 2
+
+
+def test_rows_beyond_the_sheet_are_unreadable() -> None:
+    with pytest.raises(UnreadableFile):
+        read_table("book.xlsx", raw_xlsx(f'<row r="2000000">{s("A2000000", "x")}</row>'))
+
+
+def test_nul_characters_are_refused_cell_by_cell() -> None:
+    with pytest.raises(ImportFailed) as e:
+        read_table("book.csv", b"name,model\nok,fine\nbad\x00name,x\n")
+    assert e.value.code == "import-failed"
+    assert e.value.extra["errors"] == [{"row": 3, "column": "name", "message": "contains a NUL character; remove it"}]
+    with pytest.raises(ImportFailed) as e:
+        read_table("book.xlsx", _xlsx([["name", "model"], ["ok", "a\x00b"]]))  # stored as _x0000_
+    assert e.value.extra["errors"] == [{"row": 2, "column": "model", "message": "contains a NUL character; remove it"}]
+
+
+def test_formulas_give_their_saved_result_and_are_never_evaluated() -> None:
+    saved = '<c r="B2"><f>1+1</f><v>2</v></c>'
+    unsaved = '<c r="B3"><f>HYPERLINK("http://x","y")</f></c>'
+    data = raw_xlsx(
+        f'<row r="1">{s("A1", "name")}{s("B1", "model")}</row>'
+        f'<row r="2">{s("A2", "a")}{saved}</row><row r="3">{s("A3", "b")}{unsaved}</row>'
+    )
+    with pytest.raises(ImportFailed) as e:
+        read_table("book.xlsx", data)
+    assert [(x["row"], x["column"]) for x in e.value.extra["errors"]] == [(3, "model")]
+    assert "formula" in e.value.extra["errors"][0]["message"]
+    data = raw_xlsx(f'<row r="1">{s("A1", "name")}{s("B1", "model")}</row><row r="2">{s("A2", "a")}{saved}</row>')
+    assert read_table("book.xlsx", data) == [{"name": "a", "model": "2"}]
+
+
+def test_formula_text_in_a_csv_is_just_text() -> None:
+    assert read_table("book.csv", b'name\n"=HYPERLINK(""http://x"",""y"")"\n') == [
+        {"name": '=HYPERLINK("http://x","y")'}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "hint"),
+    [
+        ("book.xlsx", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "PNG image"),
+        ("book.xlsx", b"name,model\nx,y\n", "name it .csv"),
+        ("book.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 64, "old .xls"),
+        ("book.csv", raw_xlsx(s("A1", "x")), "name it .xlsx"),
+        ("book.xlsx", b"PK\x03\x04 broken", ""),
+        ("book.xlsx", b"", ""),
+        ("book.csv", b"\xff\xfe\x00\xd8", ""),
+    ],
+)
+def test_a_file_of_the_wrong_type_is_unreadable_with_a_hint(name: str, data: bytes, hint: str) -> None:
+    with pytest.raises(UnreadableFile) as e:
+        read_table(name, data)
+    assert e.value.code == "unreadable-file" and hint in e.value.detail
+
+
+def test_numbers_and_dates_where_text_is_expected_become_their_text() -> None:
+    rows: list[list[Any]] = [["tag", "name", "acquired_on", "original_value", "serial"]]
+    rows += [[12345, datetime(2024, 3, 1), datetime(2024, 3, 1, 9, 5), 8500.5, 1e20]]
+    assert read_table("book.xlsx", _xlsx(rows)) == [
+        {
+            "tag": "12345",
+            "name": "2024-03-01",
+            "acquired_on": "2024-03-01 09:05:00",
+            "original_value": "8500.5",
+            "serial": "1e+20",
+        }
+    ]
+
+
+def test_short_rows_and_blank_rows() -> None:
+    assert read_table("book.csv", b"name,model\n\nx\n,\n") == [{"name": "x", "model": ""}]
+    assert read_table("book.csv", b"") == []
+    assert read_table("book.xlsx", raw_xlsx("")) == []
