@@ -34,7 +34,8 @@ from backend.domain.assets.controllers import AssetController, LabelBatchControl
 from backend.domain.customers.controllers import ContactController, CustomerController
 from backend.domain.org.services import tree
 from backend.domain.stocktake.controllers import StocktakeController
-from backend.errors import DomainError, ValidationFailed
+from backend.errors import DomainError
+from backend.request_guard import RequestGuard
 from backend.settings import Settings
 from backend.sync.attachments import AttachmentController
 from backend.sync.controllers import SyncController
@@ -146,12 +147,6 @@ def _unexpected(_: Request, exc: Exception) -> Response[dict[str, Any]]:
     return _problem(500, "internal-error", "Internal error", "Something went wrong on the server; it was logged.")
 
 
-def refuse_nul_in_url(request: Request) -> None:
-    """Path and query text with a NUL character is refused before any handler sees it."""
-    if "\x00" in request.scope.get("path", "") or b"%00" in request.scope.get("query_string", b"").lower():
-        raise ValidationFailed("The address contains a NUL character (U+0000).", code="invalid-text")
-
-
 @get("/api/health", exclude_from_auth=True, tags=["meta"])
 async def health(services: Svc) -> dict[str, Any]:
     return {"ok": True, "protocolVersion": PROTOCOL_VERSION, "schemaVersion": SCHEMA_VERSION}
@@ -256,7 +251,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         exception_handlers={DomainError: _domain_error, HTTPException: _http_error, Exception: _unexpected},
         request_max_body_size=settings.app.max_body_bytes,
         before_send=[security_headers],  # CSP and co. on every answer (backend/web.py)
-        before_request=refuse_nul_in_url,
+        middleware=[RequestGuard()],
         openapi_config=OpenAPIConfig(
             title="Outpost",
             version="0.1.0",

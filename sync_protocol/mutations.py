@@ -27,7 +27,7 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), NOT_BLANK]
 Tags = Annotated[list[Tag], Field(max_length=30)]
-Base = Annotated[int, Field(ge=0)]
+Base = Annotated[int, Field(ge=0, le=2**53)]  # a version: at most what JSON numbers hold exactly
 
 
 class CustomerCreate(StrictWireModel):
@@ -133,6 +133,8 @@ REJECTION_CODES: dict[str, str] = {
     "unknown-mutation": "Unknown mutation {name}.",
     "bad-args": "The change has invalid fields: {errors}.",
     "bad-hlc": "The change carries an invalid clock stamp.",
+    "args-too-deep": "The change is nested more than {limit} levels deep.",
+    "args-too-large": "The change is larger than {limit} bytes.",
     "not-found": "The {entity} does not exist or is no longer yours.",
     "out-of-scope": "You may not change this {entity}.",
     "already-exists": "A {entity} with this id already exists.",

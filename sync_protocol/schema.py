@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from . import envelopes
+from . import base, envelopes
 from .entities import ENTITIES
 from .mutations import MUTATIONS
 
@@ -38,6 +38,8 @@ def documents() -> dict[str, str]:
         "schemaVersion": envelopes.SCHEMA_VERSION,
         "minSchemaVersion": envelopes.MIN_SCHEMA_VERSION,
         "maxMutationsPerPush": envelopes.MAX_MUTATIONS_PER_PUSH,
+        "maxArgsDepth": base.MAX_ARGS_DEPTH,
+        "maxArgsBytes": base.MAX_ARGS_BYTES,
         "mutations": sorted(MUTATIONS),
         "entities": sorted(ENTITIES),
         "refusals": envelopes.REFUSALS,

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import SerializationException
 from litestar.params import JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
 from litestar.types import SSEData
@@ -36,12 +35,7 @@ FAULT_HEADER = "x-outpost-test-fault"
 
 async def check_envelope_versions(request: Request) -> None:
     """Refuse unknown protocol or schema versions with a typed answer before reading the rest."""
-    try:
-        body = await request.json()  # decoded once: the framework reuses it for the handler's data
-    except (SerializationException, ValueError, UnicodeDecodeError):
-        body = None
-    if body is None and (await request.body()).strip() != b"null":
-        raise ValidationFailed("The body is not valid JSON.", code="bad-request")
+    body = await request.json()  # decoded (and refused when unreadable) by backend/request_guard.py
     if not isinstance(body, dict):
         raise ValidationFailed("The body must be a JSON object.", code="bad-request")
     pv, sv = body.get("protocolVersion"), body.get("schemaVersion")

@@ -33,7 +33,7 @@ from backend.sync.changes import PokeFn, WriteTx, write_tx
 from backend.sync.models import Rejection, SyncClient
 from backend.sync.registry import MUTATORS, PRELOADERS, MutatorSpec
 from sync_protocol import hlc as hlc_mod
-from sync_protocol.base import scrub_nul
+from sync_protocol.base import MAX_ARGS_BYTES, MAX_ARGS_DEPTH, measure, storable
 from sync_protocol.envelopes import Mutation, PushRequest
 from sync_protocol.mutations import REJECTION_CODES
 
@@ -172,10 +172,18 @@ def _prepare(tx: WriteTx, mu: Mutation) -> tuple[MutatorSpec, Any]:
         raise Rejected("unknown-mutation", REJECTION_CODES["unknown-mutation"].format(name=mu.name), {"name": mu.name})
     if mu.client_id is not None and mu.client_id != tx.actor.device_id:
         raise Rejected("bad-args", "The mutation's clientId differs from the envelope's.", {"errors": "clientId"})
+    depth, size = measure(mu.args)
+    if depth > MAX_ARGS_DEPTH:
+        params = {"limit": MAX_ARGS_DEPTH}
+        raise Rejected("args-too-deep", REJECTION_CODES["args-too-deep"].format(**params), params)
+    if size > MAX_ARGS_BYTES:
+        params = {"limit": MAX_ARGS_BYTES}
+        raise Rejected("args-too-large", REJECTION_CODES["args-too-large"].format(**params), params)
     try:
         args = spec.args.model_validate(mu.args)
     except ValidationError as e:
         errors = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors())
+        errors = errors if len(errors) <= 1000 else errors[:999] + "…"
         raise Rejected("bad-args", REJECTION_CODES["bad-args"].format(errors=errors), {"errors": errors}) from None
     if not hlc_mod.is_valid(mu.hlc):
         raise Rejected("bad-hlc", REJECTION_CODES["bad-hlc"], {"hlc": str(mu.hlc)[:100]})
@@ -193,19 +201,21 @@ async def _call(tx: WriteTx, mu: Mutation, spec: MutatorSpec, args: Any) -> None
 
 
 async def _reject(tx: WriteTx, client_id: str, mu: Mutation, code: str, message: str, params: dict[str, Any]) -> None:
-    # What was refused is stored as it came, except NUL characters (PostgreSQL cannot store them).
-    params, args = scrub_nul(params), scrub_nul(mu.args)
+    # What was refused is kept as it came as far as it can be stored: without NUL characters or lone
+    # surrogates, cut below MAX_ARGS_DEPTH levels, and noted as omitted when bigger than MAX_ARGS_BYTES
+    # (the phone keeps its own copy). Nothing the input holds can make this fail (invariant 3).
+    name = storable(mu.name[:100])
     tx.session.add(
         Rejection(
             client_id=client_id,
             mutation_id=mu.id,
             version=tx.version,
-            name=scrub_nul(mu.name[:100]),
-            args=args,
+            name=name,
+            args=storable(mu.args),
             code=code,
-            message=scrub_nul(message[:2000]),
-            params=params,
+            message=storable(message[:2000]),
+            params=storable(params, max_bytes=4096),
         )
     )
-    tx.audit("mutation", f"{client_id}:{mu.id}", "rejected", {"code": code, "name": scrub_nul(mu.name)})
+    tx.audit("mutation", f"{client_id}:{mu.id}", "rejected", {"code": code, "name": name})
     await tx.session.flush()

@@ -334,6 +334,8 @@ export const PROTOCOL = {
     "stocktake_item",
     "stocktake_scan"
   ],
+  "maxArgsBytes": 65536,
+  "maxArgsDepth": 16,
   "maxMutationsPerPush": 1000,
   "minSchemaVersion": 1,
   "mutations": [

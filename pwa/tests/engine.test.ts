@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { StorageFullError } from '../src/store/db';
-import { applyMutation, type PullPage, type Reply, ServerRefused, SyncEngine, SyncStopped, type Value } from '../src/sync/engine';
+import { PROTOCOL } from '../src/protocol.gen';
+import { ChangeTooLarge, applyMutation, type PullPage, type Reply, ServerRefused, SyncEngine, SyncStopped, type Value } from '../src/sync/engine';
 import { pullLines } from '../src/sync/session';
 import { engine, memDb, ok, page } from './helpers';
 
@@ -38,6 +39,34 @@ describe('local changes', () => {
     expect(e.meta('nextMutationId')).toBe('2');
     db.run('PRAGMA max_page_count = 1073741823'); // space freed: the same change goes through
     expect(e.update('customer', 'c1', { address: '长'.repeat(20_000) }).id).toBe(2);
+  });
+
+  it('a change bigger or deeper than the server takes is refused before it is queued, saying which', async () => {
+    const { e } = await engine();
+    e.applyPage(page({ patch: [{ op: 'put', entity: 'customer', id: 'c1', value: C1 }] }) as never);
+    const tooBig = '长'.repeat(Math.ceil(PROTOCOL.maxArgsBytes / 3) + 1); // 3 bytes each in UTF-8
+    const big = (() => {
+      try {
+        e.update('customer', 'c1', { address: tooBig });
+      } catch (err) {
+        return err as ChangeTooLarge;
+      }
+    })();
+    expect(big).toBeInstanceOf(ChangeTooLarge);
+    expect(big?.code).toBe('args-too-large');
+    let nested: Value = { leaf: 'x' };
+    for (let i = 0; i < PROTOCOL.maxArgsDepth; i++) nested = { n: nested };
+    expect(() => e.mutate('customer.create', { id: 'n1', name: 'N', tags: [nested] })).toThrow(/nested more than/);
+    // Deeper than any recursion could go: still a clear refusal, not a crash.
+    let deep: Value = {};
+    for (let i = 0; i < 100_000; i++) deep = { d: deep };
+    expect(() => e.mutate('customer.create', { id: 'n2', name: 'N', x: deep })).toThrow(ChangeTooLarge);
+    expect(e.outbox()).toEqual([]);
+    expect(e.meta('nextMutationId') ?? '1').toBe('1');
+    expect(e.view('customer', 'c1')?.address).toBeUndefined();
+    expect(e.view('customer', 'n1')).toBeUndefined();
+    // Just under the bounds goes through.
+    expect(e.update('customer', 'c1', { address: '长'.repeat(20_000) }).id).toBe(1);
   });
 
   it('allocates mutation ids without gaps and stamps increasing HLCs', async () => {

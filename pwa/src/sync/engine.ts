@@ -44,6 +44,34 @@ export class ServerRefused extends Error {
   }
 }
 
+/** A change bigger or deeper than the server takes (PROTOCOL.maxArgsBytes / maxArgsDepth): refused
+ * on the phone before it is queued, so the person is told at once and keeps what they entered,
+ * instead of the server rejecting it later. */
+export class ChangeTooLarge extends Error {
+  constructor(
+    public code: 'args-too-large' | 'args-too-deep',
+    public limit: number,
+  ) {
+    super(code === 'args-too-large' ? `The change is larger than ${limit} bytes.` : `The change is nested more than ${limit} levels deep.`);
+    this.name = 'ChangeTooLarge';
+  }
+}
+
+/** Check a change's arguments against the protocol's bounds (without recursion: any input is safe). */
+export function checkArgs(args: unknown): void {
+  const stack: [unknown, number][] = [[args, 1]];
+  while (stack.length) {
+    const [v, level] = stack.pop() as [unknown, number];
+    if (v && typeof v === 'object') {
+      if (level > PROTOCOL.maxArgsDepth) throw new ChangeTooLarge('args-too-deep', PROTOCOL.maxArgsDepth);
+      for (const child of Object.values(v)) stack.push([child, level + 1]);
+    }
+  }
+  if (new TextEncoder().encode(JSON.stringify(args)).length > PROTOCOL.maxArgsBytes) {
+    throw new ChangeTooLarge('args-too-large', PROTOCOL.maxArgsBytes);
+  }
+}
+
 export interface OutboxEntry {
   id: number;
   name: string;
@@ -411,6 +439,7 @@ export class SyncEngine {
   mutate(name: string, args: Value): OutboxEntry {
     const clientId = this.clientId;
     if (!clientId) throw new Error('not logged in');
+    checkArgs(args);
     return this.db.tx(() => {
       const id = Number(this.meta('nextMutationId') ?? '1');
       const hlc = tick(this.meta('hlc'), this.now(), clientId);

@@ -49,8 +49,10 @@ export function Field(props: { label: string; children: ComponentChildren; hint?
 /** Why a change could not be written on this phone, for the person who made it: out of storage (what
  * they typed or scanned stays on screen so they can try again), or the error itself. */
 export function notSaved(e: unknown): string {
-  const err = e as { name?: string; message?: string };
-  return err?.name === 'StorageFullError' ? t('form.notSavedFull') : t('form.notSaved', { reason: err?.message ?? String(e) });
+  const err = e as { name?: string; message?: string; code?: string };
+  if (err?.name === 'StorageFullError') return t('form.notSavedFull');
+  if (err?.name === 'ChangeTooLarge') return t(err.code === 'args-too-deep' ? 'form.tooDeep' : 'form.tooLarge');
+  return t('form.notSaved', { reason: err?.message ?? String(e) });
 }
 
 /** iPhone or iPad (iPadOS Safari says "Macintosh", but a Mac has no touch screen), not yet opened
