@@ -226,8 +226,10 @@ def _rows(table: _Table) -> list[dict[str, str]]:
         out.append(row)
     if errors:
         errors.sort(key=lambda e: e["row"])
+        bad = len({e["row"] for e in errors})
         raise ImportFailed(
-            f"{len({e['row'] for e in errors})} rows have cells that cannot be imported; nothing was imported.",
+            f"{bad} {'row has' if bad == 1 else 'rows have'} cells that cannot be imported (see the list); "
+            "nothing was imported.",
             errors=errors[:1000],
         )
     return out
