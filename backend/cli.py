@@ -83,7 +83,16 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     # every object (measured with bench.sync: first pull 3.05 -> 2.07 s on PostgreSQL).
     gc.collect()
     gc.freeze()
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=5)
+    # X-Forwarded-For is believed inside the app, from OUTPOST_TRUSTED_PROXIES only (backend/auth/proxies.py),
+    # so every ASGI server behaves alike; uvicorn must not apply it a second time.
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=5,
+        proxy_headers=False,
+    )
     return 0
 
 

@@ -6,6 +6,7 @@ environment; placeholder secrets refuse to start outside development.
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -28,6 +29,11 @@ class AppSettings(BaseSettings):
     max_body_bytes: int = Field(4 * 1024 * 1024, description="Largest request body; bigger gets 413.")
     test_fault_hooks: bool = Field(False, description="Honour X-Outpost-Test-Fault headers. Tests only.")
     pwa_dir: Path = Field(ROOT / "pwa" / "dist", description="The built PWA served at / (npm run build).")
+    trusted_proxies: str = Field(
+        "127.0.0.1",
+        description="Comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For/-Proto are "
+        "believed (the client address that login limits count); '*' trusts every peer. Applied inside the app.",
+    )
 
     @property
     def is_production(self) -> bool:
@@ -61,6 +67,15 @@ class AuthSettings(BaseSettings):
     login_max_failures_per_address: int = 20
     login_failure_window_seconds: int = 900
     sse_ticket_seconds: int = 60
+    hash_concurrency: int = Field(
+        default_factory=lambda: max(1, (os.cpu_count() or 1) // 2),
+        ge=1,
+        description="Password hashes computed at once (in worker threads); more logins queue. "
+        "Default: half the CPUs, at least 1, so logins never starve every other request.",
+    )
+    max_devices_per_user: int = Field(
+        10, ge=1, description="Signed-in (not revoked) devices per user; a new sign-in past it answers 409."
+    )
 
 
 class SyncSettings(BaseSettings):
@@ -70,7 +85,11 @@ class SyncSettings(BaseSettings):
 
     pull_page_size: int = Field(5000, description="Rows per pull page (first sync streams in pages).")
     max_push_retries: int = Field(5, description="Transient DB failures retried before answering 503.")
-    poll_seconds: float = Field(15.0, description="SSE keep-alive interval.")
+    poll_seconds: float = Field(15.0, description="SSE keep-alive interval (a revoked device's stream ends by then).")
+    attachment_quota_bytes: int = Field(
+        2 * 1024**3, description="Photo bytes each user may store, counted against whoever sent them first."
+    )
+    max_streams_per_user: int = Field(8, description="Live event streams (SSE) one user may hold open in a process.")
 
 
 class AssetSettings(BaseSettings):

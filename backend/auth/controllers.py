@@ -19,6 +19,8 @@ class LoginIn(_In):
     password: Annotated[str, Field(min_length=1, max_length=200)]
     device_name: Annotated[str, Field(min_length=1, max_length=200)] = "device"
     device_id: Annotated[str, Field(max_length=64)] | None = None
+    #: At the device limit (409 ``too-many-devices``): one of the user's devices to sign out here.
+    replace_device_id: Annotated[str, Field(max_length=64)] | None = None
 
 
 class RefreshIn(_In):
@@ -37,7 +39,9 @@ class AuthController(Controller):
     @post("/login", status_code=200, exclude_from_auth=True)
     async def login(self, data: JSONBody[LoginIn], services: Svc, request: Request) -> dict[str, Any]:
         address = request.client.host if request.client else "unknown"
-        result = await services.auth.login(data.username, data.password, data.device_name, address, data.device_id)
+        result = await services.auth.login(
+            data.username, data.password, data.device_name, address, data.device_id, data.replace_device_id
+        )
         if result["deviceId"] != data.device_id:  # a new device: its first sync follows at once
             actor = await services.auth.actor_for_token(result["accessToken"])
             page_size = services.settings.sync.pull_page_size

@@ -579,6 +579,9 @@ def test_production_login_and_token_defaults(clean_env):
     assert s.refresh_grace_seconds == 60
     assert s.refresh_token_days == 30
     assert s.access_token_minutes == 15
+    assert s.max_devices_per_user == 10
+    assert s.hash_concurrency == max(1, (os.cpu_count() or 1) // 2)  # logins queue, other requests go on
+    assert AppSettings().trusted_proxies == "127.0.0.1"  # X-Forwarded-For believed from loopback only
 
 
 @pytest.mark.parametrize("secret", [None, "", "change-me", "secret"])
