@@ -16,14 +16,14 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, put
 from litestar.params import FromPath
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from backend.auth.scope import Actor
 from backend.db.base import utcnow
 from backend.deps import CurrentActor, Svc
-from backend.errors import NotFound, ValidationFailed
-from backend.sync.models import Attachment
+from backend.errors import NotFound, TooLarge, ValidationFailed
+from backend.sync.models import Attachment, AttachmentHolder
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 TYPES = {"image/jpeg", "image/png", "image/webp"}
@@ -49,28 +49,56 @@ def _write(path: Path, data: bytes) -> None:
         raise
 
 
+class QuotaExceeded(TooLarge):
+    code = "quota-exceeded"
+    title = "Photo storage used up"
+
+
 async def may_read(session: Any, actor: Actor, sha256: str) -> bool:
+    """Whether the actor may read a photo: they sent its bytes, or they see a row that names it whose
+    author sent its bytes (naming someone else's hash in one's own row grants nothing)."""
     from backend.domain.org.models import OrgUnit
     from backend.domain.stocktake.models import Stocktake, StocktakeScan
     from backend.domain.stocktake.services import visible
 
-    mine = (
-        await session.execute(
-            select(Attachment.sha256).where(Attachment.sha256 == sha256, Attachment.uploaded_by == actor.user_id)
-        )
-    ).first()
-    if mine is not None:
+    held = select(AttachmentHolder.user_id).where(AttachmentHolder.sha256 == sha256)
+    if actor.user_id in set((await session.execute(held)).scalars()):
         return True
     named = (
         await session.execute(
             select(StocktakeScan.id)
             .join(Stocktake, Stocktake.id == StocktakeScan.stocktake_id)
             .join(OrgUnit, OrgUnit.id == Stocktake.org_unit_id)
-            .where(StocktakeScan.photo == sha256, visible(actor, Stocktake.id))
+            .where(
+                StocktakeScan.photo == sha256,
+                StocktakeScan.scanned_by.in_(held.scalar_subquery()),
+                visible(actor, Stocktake.id),
+            )
             .limit(1)
         )
     ).first()
     return named is not None
+
+
+async def _hold(session: Any, sha256: str, user_id: str) -> None:
+    """Record that this user sent the photo's bytes (once)."""
+    if await session.get(AttachmentHolder, (sha256, user_id)) is None:
+        session.add(AttachmentHolder(sha256=sha256, user_id=user_id, at=utcnow()))
+
+
+async def _check_quota(session: Any, user_id: str, adding: int, quota: int) -> None:
+    used = (
+        await session.execute(
+            select(func.coalesce(func.sum(Attachment.size), 0)).where(Attachment.uploaded_by == user_id)
+        )
+    ).scalar_one()
+    if int(used) + adding > quota:
+        mib = 1024 * 1024
+        raise QuotaExceeded(
+            f"Your photos already use {int(used) // mib} MiB of your {quota // mib} MiB; this one does not fit. "
+            "It stays on your phone; ask an administrator for more room.",
+            params={"usedBytes": int(used), "quotaBytes": quota, "photoBytes": adding},
+        )
 
 
 class AttachmentController(Controller):
@@ -99,10 +127,14 @@ class AttachmentController(Controller):
         path = store_path(services.settings.app.var_dir, sha256)
         try:
             async with services.db.write() as s:
-                if await s.get(Attachment, sha256) is not None and path.exists():
+                known = await s.get(Attachment, sha256) is not None
+                if known and path.exists():
+                    await _hold(s, sha256, actor.user_id)
                     return Response({"sha256": sha256, "stored": False}, status_code=200)
+                if not known:
+                    await _check_quota(s, actor.user_id, len(data), services.settings.sync.attachment_quota_bytes)
                 _write(path, data)  # before the row: a row never names a missing file
-                if await s.get(Attachment, sha256) is None:
+                if not known:
                     s.add(
                         Attachment(
                             sha256=sha256,
@@ -112,7 +144,10 @@ class AttachmentController(Controller):
                             uploaded_at=utcnow(),
                         )
                     )
+                await _hold(s, sha256, actor.user_id)
         except IntegrityError:  # the same photo from two devices at once: the other one stored it
+            async with services.db.write() as s:
+                await _hold(s, sha256, actor.user_id)
             return Response({"sha256": sha256, "stored": False}, status_code=200)
         return Response({"sha256": sha256, "stored": True}, status_code=201)
 

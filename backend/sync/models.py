@@ -104,3 +104,16 @@ class Attachment(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     uploaded_by: Mapped[str] = mapped_column(String(36), index=True)
     uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class AttachmentHolder(Base):
+    """Who has sent a photo's bytes (each, once). Sending the bytes that match the hash proves
+    holding the photo: a row that names a photo lets others read it only when the row's author holds
+    it, so naming someone else's hash in one's own scan grants nothing. The bytes count against the
+    quota of the first holder only (``Attachment.uploaded_by``)."""
+
+    __tablename__ = "attachment_holder"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -273,6 +273,15 @@ def _server_owned(tx: WriteTx, now: datetime) -> dict[str, Any]:
     }
 
 
+async def _check_assignable(tx: WriteTx, rep_id: str) -> None:
+    """Whether the actor may hand a customer to this account manager — the one check of every path
+    that assigns (create, reassign): an active rep, and the actor themself or one of the reps of
+    their team (their org subtree; an admin's is everything)."""
+    rep_unit = await _valid_rep(tx, rep_id)
+    if rep_id != tx.actor.user_id and not tx.actor.sees_org(await _path(tx, rep_unit)):
+        raise OutOfScope("That account manager is outside your org unit.", params={"entity": "user"})
+
+
 async def create_customer(tx: WriteTx, args: m.CustomerCreate) -> Row:
     actor = tx.actor
     org_unit_id = args.org_unit_id or actor.org_unit_id
@@ -281,9 +290,12 @@ async def create_customer(tx: WriteTx, args: m.CustomerCreate) -> Row:
     if rep_id is None and actor.has("rep") and not actor.has("admin", "manager"):
         rep_id = actor.user_id
     if rep_id is not None:
-        await _valid_rep(tx, rep_id)
+        await _check_assignable(tx, rep_id)
     if not actor.write_scope.contains(assigned_rep_id=rep_id, org_path=path, kind=args.kind):
         raise OutOfScope("You may not create a customer there.", params={"entity": "customer"})
+    if not actor.has("admin") and not path.startswith(actor.org_path):
+        # A rep's own customers belong to their unit (or one below it), so their manager sees them.
+        raise OutOfScope("A customer you create belongs to your own org unit.", params={"entity": "customer"})
     check_phone(args.phone)
     await _refuse_taken_id(tx, CUSTOMERS, args.id, "customer")
     row = tx.insert(
@@ -456,9 +468,7 @@ async def reassign(tx: WriteTx, customer_id: str, to_user_id: str | None, reason
         raise PermissionDenied("Only a manager or an admin may reassign customers.")
     row, path = await _writable_customer(tx, customer_id)
     if to_user_id is not None:
-        rep_path = await _path(tx, await _valid_rep(tx, to_user_id))
-        if not actor.sees_org(rep_path):
-            raise OutOfScope("That account manager is outside your org unit.", params={"entity": "user"})
+        await _check_assignable(tx, to_user_id)
     if to_user_id == row.assigned_rep_id:
         return row
     action = "reclaim" if to_user_id is None else ("assign" if row.assigned_rep_id is None else "reassign")

@@ -191,7 +191,7 @@ async def create_stocktake(
             raise ValidationFailed(
                 "Every location must belong to the stocktake's unit.", code="unknown-location", params={"ids": outside}
             )
-    assignees = await _assignees(tx, assignee_ids)
+    assignees = await _assignees(tx, assignee_ids, path)
     st = tx.insert(
         STOCKTAKES,
         {
@@ -227,18 +227,36 @@ async def create_stocktake(
     return st
 
 
-async def _assignees(tx: WriteTx, user_ids: list[str]) -> list[dict[str, Any]]:
+async def _assignees(tx: WriteTx, user_ids: list[str], path: str) -> list[dict[str, Any]]:
+    """The campaign's stocktakers, checked: active users with the stocktaker role, of the campaign's
+    unit or a unit above or below it (a city's stocktakers count its districts; another city's do
+    not). Assigning someone hands them the unit's expected list, so nobody else may be."""
     if not user_ids:
         return []
-    found = {
-        u.id: u
-        for u in (await tx.session.execute(select(User).where(User.id.in_(set(user_ids))))).scalars()
-        if u.disabled_at is None
-    }
+    rows = (
+        await tx.session.execute(
+            select(User, OrgUnit.path).join(OrgUnit, OrgUnit.id == User.org_unit_id).where(User.id.in_(set(user_ids)))
+        )
+    ).all()
+    found = {u.id: (u, p) for u, p in rows if u.disabled_at is None}
     missing = [u for u in user_ids if u not in found]
     if missing:
         raise ValidationFailed("Every stocktaker must be an active user.", code="invalid-user", params={"ids": missing})
-    return [{"userId": u, "name": found[u].display_name, "finishedAt": None} for u in dict.fromkeys(user_ids)]
+    not_stocktakers = [u for u in user_ids if "stocktaker" not in (found[u][0].roles or [])]
+    if not_stocktakers:
+        raise ValidationFailed(
+            "Only users with the stocktaker role can count a stocktake.",
+            code="not-a-stocktaker",
+            params={"ids": not_stocktakers},
+        )
+    elsewhere = [u for u in user_ids if not (found[u][1].startswith(path) or path.startswith(found[u][1]))]
+    if elsewhere:
+        raise ValidationFailed(
+            "Every stocktaker must belong to the stocktake's unit, or a unit above or below it.",
+            code="stocktaker-elsewhere",
+            params={"ids": elsewhere},
+        )
+    return [{"userId": u, "name": found[u][0].display_name, "finishedAt": None} for u in dict.fromkeys(user_ids)]
 
 
 async def set_assignees(tx: WriteTx, stocktake_id: str, user_ids: list[str]) -> Row:
@@ -251,7 +269,7 @@ async def set_assignees(tx: WriteTx, stocktake_id: str, user_ids: list[str]) -> 
         raise Conflict("The stocktake is closed.", code="stocktake-closed")
     if not user_ids:
         raise ValidationFailed("A stocktake needs at least one stocktaker.", code="no-stocktakers")
-    fresh = await _assignees(tx, user_ids)
+    fresh = await _assignees(tx, user_ids, path)
     before = {a["userId"]: a for a in st.assignees or []}
     assignees = [before.get(a["userId"], a) for a in fresh]
     if [a["userId"] for a in assignees] == list(before):

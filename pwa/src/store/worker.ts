@@ -147,6 +147,9 @@ async function uploadPhotos(e: SyncEngine, s: Session): Promise<void> {
     const reply = await s.upload(`/api/attachments/${a.sha256}`, a.bytes, a.type);
     if (reply.status === 200 || reply.status === 201) e.attachmentUploaded(a.sha256);
     else if (reply.status >= 500 || reply.status === 401) return; // try again later
+    // Refused (e.g. the user's photo quota is used up): the photo stays on the phone, and the sync
+    // panel says why until a later sync gets through.
+    else e.setMeta('lastError', String(reply.body?.detail ?? `photo refused (${reply.status})`));
     notify({}, false);
   }
 }

@@ -149,6 +149,9 @@ async def test_import_is_all_or_nothing_with_a_row_by_row_report(login):
     assert r.status_code == 400 and r.json()["error"] == "unreadable-file"
     rep = await login("rep1")
     r = await _import(rep, "book.csv", b"name,category,department\nX,01,GZ-TH\n")
+    assert r.status_code == 403 and r.json()["error"] == "forbidden"  # asked before the file is read
+    # an asset admin of Guangzhou still gets the row-by-row report for a unit outside theirs
+    r = await _import(admin, "book.csv", b"name,category,department\nX,01,NO-SUCH\n")
     assert r.status_code == 400 and r.json()["errors"][0]["column"] == "department"
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from backend.domain.assets import services as assets
+from tests.conftest import DEMO_PASSWORD
 from tests.support import Session, new_uuid
 
 
@@ -250,7 +251,7 @@ async def test_reconciliation_exports_as_csv_and_excel(team):
     assert len(values) == len(lines) and values[1][0] == lines[1].split(",")[0]
 
 
-async def test_changing_stocktakers_moves_the_campaign_between_phones(team, login):
+async def test_changing_stocktakers_moves_the_campaign_between_phones(app, team, login):
     a, b, manager = team
     st = await _campaign(a)
     await b.sync.pull()
@@ -258,8 +259,9 @@ async def test_changing_stocktakers_moves_the_campaign_between_phones(team, logi
     _scan(a, st, item["tag"], item["locationId"])
     await a.sync.sync()
     count = len([k for k in a.sync.base if k[0].startswith("stocktake")])
-    # a manager replaces stocktaker2 with a member of staff who sees no assets otherwise
-    admin = await login("care")
+    # a manager replaces stocktaker2 with a stocktaker of Tianhe who sees no assets otherwise
+    await app.state.services.auth.create_user("stocktaker3", DEMO_PASSWORD, ["stocktaker"], "GZ-TH", "Stocktaker 3")
+    admin = await login("stocktaker3")
     await admin.sync.pull()
     assert not [k for k in admin.sync.base if k[0].startswith("stocktake")]
     r = await manager.post(f"/api/stocktakes/{st['id']}/assignees", {"assigneeIds": [a.user["id"], admin.user["id"]]})
@@ -303,3 +305,37 @@ async def test_a_scan_needs_its_time_zone_and_a_removed_stocktaker_cannot_undo(t
     assert [r.code for r in b.sync.rejected] == ["not-found"]
     line = {x["tag"]: x for x in (await _report(manager, st))["lines"]}[item["tag"]]
     assert line["result"] == "matched"  # the scan stands
+
+
+async def test_only_stocktakers_of_the_units_line_can_count(app, team, login):
+    """Assigning someone hands them the unit's expected list: only active stocktakers of the
+    campaign's unit, or a unit above or below it, may be; nothing changes when one is refused."""
+    a, _b, manager = team
+    st = await _campaign(a)
+    auth = app.state.services.auth
+    await auth.create_user("stocktaker-sz", DEMO_PASSWORD, ["stocktaker"], "SZ", "Shenzhen stocktaker")
+    await auth.create_user("stocktaker-th", DEMO_PASSWORD, ["stocktaker"], "GZ-TH", "Tianhe stocktaker")
+    ids = {u: (await login(u)).user["id"] for u in ("rep1", "care", "assetadmin", "stocktaker-sz", "stocktaker-th")}
+    cases = {
+        "rep1": "not-a-stocktaker",
+        "care": "not-a-stocktaker",
+        "assetadmin": "not-a-stocktaker",
+        "stocktaker-sz": "stocktaker-elsewhere",
+    }
+    for user, code in cases.items():
+        r = await manager.post(f"/api/stocktakes/{st['id']}/assignees", {"assigneeIds": [a.user["id"], ids[user]]})
+        assert r.status_code == 400 and r.json()["error"] == code, (user, r.text)
+        assert r.json()["params"]["ids"] == [ids[user]]
+        r = await manager.post(
+            "/api/stocktakes",
+            {"name": "x", "orgUnitId": st["orgUnitId"], "assigneeIds": [ids[user]], "start": True},
+        )
+        assert r.status_code == 400 and r.json()["error"] == code, (user, r.text)
+    current = (await manager.get(f"/api/stocktakes/{st['id']}")).json()
+    assert [x["userId"] for x in current["assignees"]] == [x["userId"] for x in st["assignees"]]
+    rep = await login("rep1")
+    await rep.sync.pull()
+    assert not [k for k in rep.sync.base if k[0].startswith("stocktake")]  # no expected list leaked
+    # a stocktaker of a unit below the campaign's (Tianhe, under Guangzhou's stocktakers) may count
+    r = await manager.post(f"/api/stocktakes/{st['id']}/assignees", {"assigneeIds": [ids["stocktaker-th"]]})
+    assert r.status_code == 200, r.text
