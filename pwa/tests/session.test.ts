@@ -157,3 +157,36 @@ describe('signing in on a phone that holds another user’s data', () => {
     expect(e.meta('loginRequired')).toBeNull();
   });
 });
+
+describe('signing in on an account at its device limit', () => {
+  const A = { id: 'user-a', username: 'rep1', displayName: '陈一', roles: ['rep'], orgUnit: null };
+  const devices = [
+    { id: 'old-phone', name: 'Chrome on Android', lastSeenAt: '2026-11-01T08:00:00+00:00', lastSyncAt: '2026-11-01T08:00:00+00:00' },
+    { id: 'tablet', name: 'Safari on iOS', lastSeenAt: null, lastSyncAt: null },
+  ];
+  const full = { status: 409, body: { error: 'too-many-devices', detail: 'Choose one to sign out.', maxDevices: 2, devices } };
+
+  it('hands the 409 back untouched, then retries with the device the user chose', async () => {
+    const { e, session, calls } = await phone([
+      full,
+      { status: 200, body: { accessToken: 'access-new', expiresIn: 900, refreshToken: 'refresh-new', deviceId: 'dev-new', user: A } },
+    ]);
+    e.setMeta('user', JSON.stringify(A));
+    e.stop('device-revoked'); // this install was signed out by an admin: a new device is needed
+    e.update('customer', 'c1', { name: 'Typed before' });
+
+    const refused = await session.login('rep1', 'pw', 'phone');
+    expect(refused).toEqual(full);
+    // nothing changed on the phone: same tokens, same device, the change still waiting
+    expect([e.clientId, e.meta('accessToken'), e.outbox().length]).toEqual(['dev-1', 'old-access', 1]);
+
+    const reply = await session.login('rep1', 'pw', 'phone', false, 'old-phone');
+    expect(reply.status).toBe(200);
+    expect(calls.map((c) => c.body)).toEqual([
+      { username: 'rep1', password: 'pw', deviceName: 'phone', deviceId: 'dev-1' },
+      { username: 'rep1', password: 'pw', deviceName: 'phone', deviceId: 'dev-1', replaceDeviceId: 'old-phone' },
+    ]);
+    expect([e.clientId, e.meta('accessToken'), e.meta('refreshToken')]).toEqual(['dev-new', 'access-new', 'refresh-new']);
+    expect(e.outbox().map((m) => m.args.name)).toEqual(['Typed before']); // kept, renumbered for the new device
+  });
+});

@@ -75,11 +75,14 @@ export class Session {
    * the previous user's rows go, and if that user has changes not yet accepted by the server, the
    * sign-in is undone and refused (`other-user-unsynced`, with their count and whose they are) unless
    * `discard` says to delete them: one person's changes are never sent in another's name. */
-  async login(username: string, password: string, deviceName: string, discard = false): Promise<Reply> {
+  /** At the account's device limit the server answers 409 `too-many-devices` with `devices` (id, name,
+   * lastSeenAt, lastSyncAt): that reply comes back as it is, nothing is changed here, and the user may
+   * choose one of those devices to sign out; `replaceDeviceId` sends that choice with the next try. */
+  async login(username: string, password: string, deviceName: string, discard = false, replaceDeviceId?: string): Promise<Reply> {
     const reply = await this.raw('/api/auth/login', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username, password, deviceName, deviceId: this.engine.clientId ?? undefined }),
+      body: JSON.stringify({ username, password, deviceName, deviceId: this.engine.clientId ?? undefined, replaceDeviceId }),
     });
     if (reply.status !== 200) return reply;
     const b = reply.body;

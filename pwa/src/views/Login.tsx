@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
-import { status, store } from '../app/store';
-import { t } from '../i18n';
+import { call, status, store } from '../app/store';
+import { ago, t } from '../i18n';
+import type { Value } from '../sync/engine';
 import { Field, HomeScreenHint } from './common';
 import { exportUnsynced } from './SyncPanel';
 
@@ -18,15 +19,21 @@ export function Login() {
   const [busy, setBusy] = useState(false);
   // another user's changes are on this phone: how many and whose (the sign-in was refused)
   const [other, setOther] = useState<{ count: number; owner: string } | null>(null);
+  // the account is at its device limit: the devices to choose one from (none is ever signed out unasked)
+  const [full, setFull] = useState<Value[] | null>(null);
 
-  async function submit(e: Event | null, discard = false) {
+  async function submit(e: Event | null, discard = false, replaceDeviceId?: string) {
     e?.preventDefault();
     setBusy(true);
     setError('');
     try {
-      const r = await store.login(username.trim(), password, deviceName(), discard);
-      if (r.status === 200) return;
+      const r = replaceDeviceId
+        ? await call<{ status: number; body: Value }>('login', username.trim(), password, deviceName(), discard, replaceDeviceId)
+        : await store.login(username.trim(), password, deviceName(), discard);
+      if (r.status === 200) return setFull(null);
       if (r.body?.error === 'other-user-unsynced') return setOther({ count: r.body.count, owner: r.body.owner });
+      if (r.body?.error === 'too-many-devices') return setFull(r.body.devices as Value[]);
+      setFull(null);
       const code = r.body?.error;
       setError(r.status === 429 ? t('login.limited') : code === 'user-disabled' ? t('login.disabled') : r.status === 401 ? t('login.bad') : (r.body?.detail ?? String(r.status)));
     } catch {
@@ -67,6 +74,38 @@ export function Login() {
                 {t('login.discardOther')}
               </button>
             </div>
+          </div>
+        )}
+        {full && (
+          <div class="banner warn" role="alert" data-testid="too-many-devices">
+            <p>{t('login.tooManyDevices', { count: full.length })}</p>
+            <p>
+              <strong>{t('login.replaceWarning')}</strong>
+            </p>
+            <ul class="list">
+              {full.map((d) => (
+                <li key={d.id}>
+                  <button
+                    type="button"
+                    class="secondary"
+                    disabled={busy}
+                    style={{ width: '100%', minHeight: '56px', textAlign: 'start', whiteSpace: 'normal', overflowWrap: 'anywhere' }}
+                    onClick={() => void submit(null, false, d.id)}
+                  >
+                    <strong>{t('login.replaceDevice', { name: d.name })}</strong>
+                    <div class="muted">
+                      {t('login.deviceSeen', {
+                        seen: ago(d.lastSeenAt ? Date.parse(d.lastSeenAt) : null),
+                        synced: ago(d.lastSyncAt ? Date.parse(d.lastSyncAt) : null),
+                      })}
+                    </div>
+                  </button>
+                </li>
+              ))}
+            </ul>
+            <button type="button" class="secondary" style={{ width: '100%' }} onClick={() => setFull(null)}>
+              {t('login.cancelReplace')}
+            </button>
           </div>
         )}
         <button class="primary" type="submit" disabled={busy}>
