@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError
 
 from backend.auth.controllers import AuthController
 from backend.auth.passwords import Passwords
+from backend.auth.proxies import trusted_proxies
 from backend.auth.services import AuthService
 from backend.auth.tokens import Tokens
 from backend.db.engine import Database
@@ -251,7 +252,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         exception_handlers={DomainError: _domain_error, HTTPException: _http_error, Exception: _unexpected},
         request_max_body_size=settings.app.max_body_bytes,
         before_send=[security_headers],  # CSP and co. on every answer (backend/web.py)
-        middleware=[RequestGuard()],
+        middleware=[trusted_proxies(settings.app), RequestGuard()],
         openapi_config=OpenAPIConfig(
             title="Outpost",
             version="0.1.0",

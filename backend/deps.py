@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from litestar import Request
@@ -25,10 +27,19 @@ class Services:
     channels: ChannelsPlugin
     #: Next pages of pulls in progress (backend/sync/pull.py).
     read_ahead: ReadAhead = field(default_factory=ReadAhead)
+    #: Live event streams per user in this process (backend/sync/controllers.py).
+    streams: Counter[str] = field(default_factory=Counter)
 
     async def poke(self, version: int, users: set[str], paths: set[str]) -> None:
         """Tell connected devices that rows they may see changed (after commit)."""
         self.channels.publish({"v": version, "users": sorted(users), "paths": sorted(paths)}, channels=["pokes"])
+
+
+    def sessions_ended(self, users: Iterable[str] = (), devices: Iterable[str] = ()) -> None:
+        """Tell live event streams that these users' or devices' sessions may have ended (revoked,
+        disabled, signed out); each one checks its own session and closes if it has."""
+        ended = {"users": sorted(users), "devices": sorted(devices)}
+        self.channels.publish({"ended": ended}, channels=["pokes"])
 
 
 def services(state: State) -> Services:

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from backend.auth.scope import Actor
 from backend.deps import CurrentActor, Services, Svc
-from backend.errors import DomainError, Unavailable, UpdateRequired, ValidationFailed
+from backend.errors import DomainError, RateLimited, Unavailable, UpdateRequired, ValidationFailed
 from backend.sync import pull as pull_mod
 from backend.sync import push as push_mod
 from sync_protocol.envelopes import (
@@ -107,27 +107,64 @@ class SyncController(Controller):
     async def events(
         self, services: Svc, ticket: Annotated[str, QueryParameter(min_length=1, max_length=200)]
     ) -> ServerSentEvent:
+        """Pokes for this device until it disconnects — or its session ends (device revoked, user
+        disabled, signed out): then an ``ended`` event and the stream closes. A user holds at most
+        ``max_streams_per_user`` streams at once in a process (429 ``too-many-streams`` past it)."""
         actor = await services.auth.redeem_ticket(ticket)
+        limit = services.settings.sync.max_streams_per_user
+        if services.streams[actor.user_id] >= limit:
+            raise RateLimited(
+                f"This account already has {limit} live connections open; close the app on another "
+                "device or tab, or wait a minute.",
+                code="too-many-streams",
+                headers={"Retry-After": "60"},
+                params={"limit": limit},
+            )
+        services.streams[actor.user_id] += 1
         return ServerSentEvent(_pokes(services, actor))
 
 
 async def _pokes(services: Services, actor: Actor) -> AsyncIterator[SSEData]:
-    keepalive = services.settings.sync.poll_seconds
-    yield {"event": "hello", "data": json.dumps({"userId": actor.user_id})}
-    async with services.channels.start_subscription(["pokes"]) as subscriber:
-        events = subscriber.iter_events()
-        while True:
-            try:
-                raw = await asyncio.wait_for(events.__anext__(), timeout=keepalive)
-            except TimeoutError:
-                yield {"comment": "keep-alive"}
-                continue
-            except StopAsyncIteration:
-                return
-            msg = json.loads(raw)
-            users, paths = msg.get("users", []), msg.get("paths", [])
-            if actor.hears(users, paths):
-                yield {"event": "poke", "data": json.dumps({"version": msg.get("v")})}
+    waiting: asyncio.Future[bytes] | None = None
+    try:
+        keepalive = services.settings.sync.poll_seconds
+        yield {"event": "hello", "data": json.dumps({"userId": actor.user_id})}
+        async with services.channels.start_subscription(["pokes"]) as subscriber:
+            events = subscriber.iter_events()
+            while True:
+                # Wait for the next event without cancelling the wait on a keep-alive: cancelling it
+                # (asyncio.wait_for) would end the subscription's iterator after the first quiet
+                # period, and with it every stream.
+                if waiting is None:
+                    waiting = asyncio.ensure_future(anext(events))
+                done, _ = await asyncio.wait({waiting}, timeout=keepalive)
+                if not done:
+                    if not await services.auth.session_alive(actor.user_id, actor.device_id or ""):
+                        break  # revoked or disabled elsewhere (another process, the command line)
+                    yield {"comment": "keep-alive", "data": None}  # a comment line only, no empty message
+                    continue
+                finished, waiting = waiting, None
+                try:
+                    raw = finished.result()
+                except StopAsyncIteration:
+                    return
+                msg = json.loads(raw)
+                ended = msg.get("ended")
+                if ended is not None:
+                    if actor.user_id in ended.get("users", []) or actor.device_id in ended.get("devices", []):
+                        if not await services.auth.session_alive(actor.user_id, actor.device_id or ""):
+                            break
+                    continue
+                users, paths = msg.get("users", []), msg.get("paths", [])
+                if actor.hears(users, paths):
+                    yield {"event": "poke", "data": json.dumps({"version": msg.get("v")})}
+        yield {"event": "ended", "data": json.dumps({"reason": "session-ended"})}
+    finally:
+        if waiting is not None:
+            waiting.cancel()
+        services.streams[actor.user_id] -= 1
+        if services.streams[actor.user_id] <= 0:
+            del services.streams[actor.user_id]
 
 
 def _fault(request: Request, services: Services, point: str) -> None:

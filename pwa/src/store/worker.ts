@@ -161,6 +161,13 @@ async function connectEvents(): Promise<void> {
   const es = new EventSource(`/api/sync/events?ticket=${encodeURIComponent(reply.body.ticket)}`);
   events = es;
   es.addEventListener('poke', () => scheduler?.kick(100));
+  // The server ended the stream: this device's session ended (revoked, disabled, signed out). A sync
+  // now meets the typed refusal and stops as it says.
+  es.addEventListener('ended', () => {
+    es.close();
+    if (events === es) events = undefined;
+    scheduler?.kick(0);
+  });
   es.onerror = () => {
     es.close();
     if (events === es) events = undefined;

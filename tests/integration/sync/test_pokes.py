@@ -89,3 +89,66 @@ if REDIS_URL:  # the fan-out needs a Redis server (CI has one: OUTPOST_TEST_REDI
                 finally:
                     task.cancel()
                     await asyncio.gather(task, return_exceptions=True)
+
+
+async def _stream_for(client: httpx.AsyncClient, s, q: asyncio.Queue) -> asyncio.Task:
+    ticket = (await s.post("/api/sync/ticket")).json()["ticket"]
+    task = asyncio.create_task(_events(client, ticket, q))
+    await _next(q, "hello")
+    return task
+
+
+async def test_a_stream_ends_when_its_session_ends(app, demo):
+    """A revoked device's stream, or a disabled user's, ends (an ``ended`` event, then the server
+    closes it): at once when revoked through the API, within the keep-alive when done elsewhere."""
+    app.state.services.settings.sync.poll_seconds = 0.3
+    async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
+        admin = await login(client, "admin", demo["password"])
+        rep1 = await login(client, "rep1", demo["password"])
+        rep2 = await login(client, "rep2", demo["password"])
+        q1, q2 = asyncio.Queue(), asyncio.Queue()
+        t1, t2 = await _stream_for(client, rep1, q1), await _stream_for(client, rep2, q2)
+        try:
+            r = await admin.post(f"/api/auth/devices/{rep1.device_id}/revoke")
+            assert r.status_code == 200, r.text
+            assert (await _next(q1, "ended"))["reason"] == "session-ended"
+            await asyncio.wait_for(t1, 5)  # the server closed the stream
+            # the other user's stream goes on
+            rep2.sync.mutate("customer.create", {"id": new_uuid(), "name": "still poked"})
+            await rep2.sync.push()
+            await _next(q2, "poke")
+            await app.state.services.auth.set_disabled("rep2", True)  # as the command line does
+            await _next(q2, "ended")
+            await asyncio.wait_for(t2, 5)
+        finally:
+            for t in (t1, t2):
+                t.cancel()
+            await asyncio.gather(t1, t2, return_exceptions=True)
+        assert app.state.services.streams == {}
+
+
+async def test_a_user_holds_a_bounded_number_of_streams(app, demo):
+    app.state.services.settings.sync.max_streams_per_user = 2
+    async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
+        rep1 = await login(client, "rep1", demo["password"])
+        manager = await login(client, "manager", demo["password"])
+        queues = [asyncio.Queue(), asyncio.Queue()]
+        tasks = [await _stream_for(client, rep1, q) for q in queues]
+        try:
+            ticket = (await rep1.post("/api/sync/ticket")).json()["ticket"]
+            r = await client.get("/api/sync/events", params={"ticket": ticket})
+            assert r.status_code == 429 and r.json()["error"] == "too-many-streams", r.text
+            assert r.headers["retry-after"] == "60" and "2 live connections" in r.json()["detail"]
+            other = await _stream_for(client, manager, asyncio.Queue())  # another user is not counted
+            other.cancel()
+            tasks[0].cancel()  # one closes: room for a new one
+            await asyncio.gather(tasks[0], return_exceptions=True)
+            for _ in range(50):
+                if app.state.services.streams[rep1.user["id"]] < 2:
+                    break
+                await asyncio.sleep(0.05)
+            tasks[0] = await _stream_for(client, rep1, asyncio.Queue())
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
