@@ -3,13 +3,19 @@
 A hash at the production cost takes ~0.1-0.3 s of CPU and 64 MiB. The service computes them with
 ``verify_in_worker``/``hash_in_worker``: in a worker thread (argon2 releases the GIL), never on the
 event loop nor inside a database transaction, and at most ``hash_concurrency`` at once, so a rush of
-logins queues behind itself instead of stalling every other request.
+logins queues behind itself instead of stalling every other request. The hashing threads also run at a
+lower CPU priority (Linux: niceness is per thread, and the threads argon2 starts for its lanes inherit
+it), so the event loop's thread gets a core first when both want one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -17,6 +23,15 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from backend.settings import AuthSettings
 
 MIN_PASSWORD_LENGTH = 8
+#: How much nicer than the rest of the process the hashing threads are (0-19).
+HASH_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_NICENESS)
+    except (AttributeError, OSError):  # not Linux, or not allowed: the semaphore still bounds them
+        pass
 
 
 class Passwords:
@@ -26,6 +41,7 @@ class Passwords:
         )
         self._concurrency = max(1, s.hash_concurrency)
         self._gate: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self._executor: ThreadPoolExecutor | None = None
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)
@@ -54,9 +70,16 @@ class Passwords:
             self._gate = (loop, asyncio.Semaphore(self._concurrency))
         return self._gate[1]
 
+    async def _in_worker(self, fn: Callable[[], Any]) -> Any:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                max_workers=self._concurrency, thread_name_prefix="argon2", initializer=_lower_priority
+            )
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+
     async def hash_in_worker(self, password: str) -> str:
         async with self._semaphore():
-            return await asyncio.to_thread(self.hash, password)
+            return str(await self._in_worker(lambda: self.hash(password)))
 
     async def verify_in_worker(
         self, hashed: str | None, password: str, before: Callable[[], Awaitable[None]] | None = None
@@ -76,4 +99,5 @@ class Passwords:
         async with self._semaphore():
             if before is not None:
                 await before()
-            return await asyncio.to_thread(work)
+            result: tuple[bool, str | None] = await self._in_worker(work)
+            return result
