@@ -230,12 +230,24 @@ async def _check_refs(tx: WriteTx, values: dict[str, Any]) -> None:
     """The custodian is an active user and the location exists (and belongs to a unit)."""
     custodian = values.get("custodian_id")
     if custodian is not None:
-        key = ("active-user", custodian)
+        key = ("custodian-path", custodian)
         if key not in tx.cache:
-            disabled = (await tx.session.execute(select(User.disabled_at).where(User.id == custodian))).one_or_none()
-            tx.cache[key] = disabled is not None and disabled[0] is None
-        if not tx.cache[key]:
+            found = (
+                await tx.session.execute(
+                    select(OrgUnit.path)
+                    .join(User, User.org_unit_id == OrgUnit.id)
+                    .where(User.id == custodian, User.disabled_at.is_(None))
+                )
+            ).one_or_none()
+            tx.cache[key] = found[0] if found is not None else None
+        if tx.cache[key] is None:
             raise ValidationFailed("The custodian must be an active user.", code="invalid-custodian")
+        # Custody lets its holder read the asset: it is handed only to staff of units whose assets
+        # the actor manages, as a customer is assigned only to reps of the manager's own team.
+        if not tx.actor.asset_write_scope.sees_path(tx.cache[key]):
+            raise OutOfScope(
+                "The custodian must belong to a unit whose assets you manage.", params={"entity": "user"}
+            )
     location = values.get("location_id")
     if location is not None:
         loc = await tx.get(LOCATIONS, location)
@@ -333,7 +345,7 @@ async def update_asset(tx: WriteTx, asset_id: str, changes: dict[str, Any], reas
         raise NotFound("The asset does not exist or is not in your scope.", params={"entity": "asset"})
     path = await unit_path(tx, row.org_unit_id)
     if not tx.actor.asset_write_scope.sees_path(path):
-        if tx.actor.asset_scope.sees_path(path):
+        if tx.actor.asset_scope.sees_path(path) or row.custodian_id == tx.actor.user_id:
             raise OutOfScope("You may read this asset but not change it.", params={"entity": "asset"})
         raise NotFound("The asset does not exist or is not in your scope.", params={"entity": "asset"})
     check_fields(changes)
@@ -687,7 +699,9 @@ LABEL_LAYOUTS = {"a4": "a4-3x8", "50x30": "thermal-50x30"}
 async def assets_for_labels(session: AsyncSession, actor: Actor | None, tags: list[str] | None) -> list[Asset]:
     """The assets to label, in tag order: all (in the actor's scope; every one from the command line)
     or the given tags — every one of which must exist, or nothing is printed."""
-    q = scoped_assets(actor) if actor is not None else select(Asset)
+    q = select(Asset)
+    if actor is not None:  # the assets the actor manages (custody of an asset is no right to label it)
+        q = q.join(OrgUnit, OrgUnit.id == Asset.org_unit_id).where(actor.asset_write_scope.path_clause(OrgUnit.path))
     if tags is None:
         return list((await session.execute(q.order_by(Asset.tag))).scalars())
     wanted = list(dict.fromkeys(valid_tag(t) for t in tags))
@@ -704,7 +718,7 @@ async def locations_for_labels(session: AsyncSession, actor: Actor | None, codes
     subtree (every one from the command line), or the given codes, all of which must exist."""
     q = select(Location).join(OrgUnit, OrgUnit.id == Location.org_unit_id)
     if actor is not None:
-        q = q.where(actor.asset_scope.path_clause(OrgUnit.path))
+        q = q.where(actor.asset_write_scope.path_clause(OrgUnit.path))
     if codes is None:
         return list((await session.execute(q.order_by(Location.code))).scalars())
     wanted = []
