@@ -55,6 +55,7 @@ class AuthController(Controller):
     @post("/logout", status_code=200)
     async def logout(self, actor: CurrentActor, services: Svc) -> dict[str, Any]:
         await services.auth.logout(actor)
+        services.sessions_ended(devices=[actor.device_id or ""])
         return {"ok": True}
 
     @get("/me")
@@ -64,6 +65,7 @@ class AuthController(Controller):
     @post("/password", status_code=200)
     async def change_password(self, data: JSONBody[PasswordIn], actor: CurrentActor, services: Svc) -> dict[str, Any]:
         await services.auth.change_password(actor, data.current_password, data.new_password)
+        services.sessions_ended(users=[actor.user_id])  # the other devices' live streams end
         return {"ok": True}
 
     @get("/devices")
@@ -78,4 +80,5 @@ class AuthController(Controller):
     @post("/devices/{device_id:str}/revoke", status_code=200)
     async def revoke(self, device_id: FromPath[str], actor: CurrentActor, services: Svc) -> dict[str, Any]:
         await services.auth.revoke_device(actor, device_id)
+        services.sessions_ended(devices=[device_id])
         return {"ok": True}

@@ -523,6 +523,10 @@ class AuthService:
         async with self.db.write() as session:
             user = await _by_name(session, username)
             user.password_hash = hashed
+            # A password is reset when it is forgotten or may be known to someone else: every device
+            # of the account is signed out (as logout does: data and unsent changes stay).
+            devices = select(Device.id).where(Device.user_id == user.id, Device.revoked_at.is_(None))
+            await self._sign_out(session, list((await session.execute(devices)).scalars()), utcnow())
 
     async def move_user(self, username: str, org_code: str | None = None, roles: list[str] | None = None) -> None:
         """Move a user to another org unit and/or change roles: their devices re-sync in full."""

@@ -96,7 +96,8 @@ export const store = {
   resend: (id: number, args?: Value) => call<OutboxEntry>('resend', id, args),
   discard: (id: number) => call<void>('discard', id),
   syncNow: () => call<Status>('syncNow'),
-  login: (u: string, p: string, device: string, discard = false) => call<{ status: number; body: Value }>('login', u, p, device, discard),
+  login: (u: string, p: string, device: string, discard = false, replaceDeviceId?: string) =>
+    call<{ status: number; body: Value }>('login', u, p, device, discard, replaceDeviceId),
   signInAgain: () => call<void>('signInAgain'),
   logout: (wipe: boolean) => call<void>('logout', wipe),
   request: (path: string, body?: unknown, method?: string) => call<{ status: number; body: Value }>('request', path, body, method),

@@ -194,8 +194,8 @@ function local<T>(fn: () => T): T {
 
 const handlers: Record<string, (...args: never[]) => unknown> = {
   status: () => status(),
-  async login(username: string, password: string, deviceName: string, discard: boolean) {
-    const reply = await (session as Session).login(username, password, deviceName, discard);
+  async login(username: string, password: string, deviceName: string, discard: boolean, replaceDeviceId?: string) {
+    const reply = await (session as Session).login(username, password, deviceName, discard, replaceDeviceId);
     if (reply.status === 200) {
       reachable = true;
       scheduler?.kick();

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { call, status, store } from '../app/store';
+import { status, store } from '../app/store';
 import { ago, t } from '../i18n';
 import type { Value } from '../sync/engine';
 import { Field, HomeScreenHint } from './common';
@@ -27,9 +27,7 @@ export function Login() {
     setBusy(true);
     setError('');
     try {
-      const r = replaceDeviceId
-        ? await call<{ status: number; body: Value }>('login', username.trim(), password, deviceName(), discard, replaceDeviceId)
-        : await store.login(username.trim(), password, deviceName(), discard);
+      const r = await store.login(username.trim(), password, deviceName(), discard, replaceDeviceId);
       if (r.status === 200) return setFull(null);
       if (r.body?.error === 'other-user-unsynced') return setOther({ count: r.body.count, owner: r.body.owner });
       if (r.body?.error === 'too-many-devices') return setFull(r.body.devices as Value[]);

@@ -468,3 +468,19 @@ class TestHashingOffTheLoop:
         monkeypatch.setattr(Passwords, "verify", verify)
         refusal(await attempt(http, "nobody-at-all"), 401, "bad-credentials")
         assert len(hashed) == 1 and hashed[0].startswith("$argon2id$")
+
+
+async def test_a_password_reset_signs_every_device_of_the_account_out(app, login):
+    """An administrator resets a forgotten or leaked password: no device keeps the old session."""
+    phone, tablet, other = await login("rep1", "phone"), await login("rep1", "tablet"), await login("rep2")
+    await app.state.services.auth.reset_password("rep1", "a-reset-pass-789")
+    for s in (phone, tablet):
+        r = await s.get("/api/auth/me")
+        assert r.status_code == 401 and r.json()["error"] == "signed-out", r.text
+        r = await s.http.post("/api/auth/refresh", json={"refreshToken": s.refresh})
+        assert r.status_code == 401, r.text
+    assert (await other.get("/api/auth/me")).status_code == 200  # nobody else's
+    r = await phone.http.post(
+        "/api/auth/login", json={"username": "rep1", "password": "a-reset-pass-789", "deviceId": phone.device_id}
+    )
+    assert r.status_code == 200 and r.json()["deviceId"] == phone.device_id  # the same device carries on
