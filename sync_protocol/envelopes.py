@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from .base import EnvelopeModel, WireModel
+from .hlc import HLC_PATTERN
 
 PROTOCOL_VERSION = 1
 #: The app's data schema. The server accepts the current and the previous one, so phones that were
@@ -23,7 +24,9 @@ class Mutation(EnvelopeModel):
     id: Annotated[int, Field(ge=1, le=2**53)]
     name: Annotated[str, Field(min_length=1, max_length=100)]
     args: dict[str, Any]
-    hlc: Annotated[str, Field(max_length=100)]
+    # The pattern is said to the schema's readers only: a stamp that does not match rejects its
+    # mutation alone (bad-hlc), it does not refuse the whole envelope (invariant 3).
+    hlc: Annotated[str, Field(max_length=100, json_schema_extra={"pattern": HLC_PATTERN})]
 
 
 class PushRequest(EnvelopeModel):

@@ -10,7 +10,11 @@ import re
 import time
 from dataclasses import dataclass
 
-_HLC_RE = re.compile(r"^(\d{15}):(\d{5}):([A-Za-z0-9._-]{1,64})$")
+#: The stamp's format, ``"<ms, 15 digits>:<counter, 5 digits>:<node>"``: string order is clock order.
+#: It is in the protocol's JSON Schema (``Mutation.hlc``), so a client written from the schema alone
+#: sends stamps the server accepts.
+HLC_PATTERN = r"^(\d{15}):(\d{5}):([A-Za-z0-9._-]{1,64})$"
+_HLC_RE = re.compile(HLC_PATTERN)
 MAX_COUNTER = 99_999
 #: An HLC more than this far ahead of the server's clock is clamped (ARCHITECTURE §3).
 MAX_AHEAD_MS = 5 * 60 * 1000

@@ -32,6 +32,16 @@ describe('HLC vectors', () => {
     expect(isValid(s)).toBe(false);
     expect(() => parse(s)).toThrow();
   });
+  it('the schema carries the stamp format: a client written from it alone makes stamps the server takes', () => {
+    const push = JSON.parse(readFileSync(join(schemaDir, 'PushRequest.json'), 'utf8'));
+    const pattern = new RegExp(push.$defs.Mutation.properties.hlc.pattern);
+    for (const s of HLC.valid as string[]) expect(pattern.test(s), s).toBe(true);
+    for (const s of HLC.invalid as string[]) expect(pattern.test(s), s).toBe(false);
+    const mutation = schema('PushRequest');
+    const body = (hlc: string) => ({ protocolVersion: 1, schemaVersion: 1, clientId: 'c', mutations: [{ id: 1, name: 'x', args: {}, hlc }] });
+    expect(mutation(body('001700000000000:00000:c'))).toBe(true);
+    expect(mutation(body('1700000000000'))).toBe(false);
+  });
   it.each(HLC.order as Array<{ a: string; b: string; cmp: number }>)('orders $a vs $b', ({ a, b, cmp }) => {
     expect(compare(a, b)).toBe(cmp);
   });
