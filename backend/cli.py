@@ -231,9 +231,36 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command. Whatever goes wrong is one line on stderr and a non-zero exit: 2 for something
+    the person can fix (bad input, a setting), 1 for anything else (``OUTPOST_DEBUG=1`` shows the
+    traceback of those)."""
+    from pydantic import ValidationError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from backend.errors import DomainError
+
     args = parser().parse_args(argv)
-    settings = Settings()
-    return int(args.fn(settings, args) or 0)
+    try:
+        settings = Settings()
+        return int(args.fn(settings, args) or 0)
+    except DomainError as e:
+        print(f"error: {e.detail}", file=sys.stderr)
+        return 2
+    except (ValidationError, ValueError) as e:  # settings, or values given on the command line
+        print(f"error: {_one_line(e)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except (SQLAlchemyError, OSError) as e:
+        print(f"error: {type(e).__name__}: {_one_line(e)}", file=sys.stderr)
+        if os.environ.get("OUTPOST_DEBUG"):
+            raise
+        return 1
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return text if len(text) <= 300 else text[:299] + "…"
 
 
 if __name__ == "__main__":

@@ -14,11 +14,12 @@ from sqlalchemy import select
 
 from backend.auth.models import User
 from backend.auth.scope import Actor
-from backend.auth.services import AuthService
+from backend.auth.services import AuthService, check_password
+from backend.db.base import new_id
 from backend.db.engine import Database
 from backend.domain.customers import services as customers
 from backend.domain.org.models import OrgUnit
-from backend.sync.changes import write_tx
+from backend.sync.changes import WriteTx, write_tx
 from sync_protocol import mutations as m
 from sync_protocol.hlc import Hlc
 
@@ -86,15 +87,30 @@ async def load(
     assets_count: int = 2000,
     seed: int = 7,
 ) -> bool:
-    """Load the demo data. Returns False when it was already there."""
+    """Load the demo data, all of it or nothing (one transaction). Returns False when it was already
+    there. A password too short is refused before anything is written."""
+    check_password(password)
     async with db.read() as s:
         if (await s.execute(select(User).where(User.username == "admin"))).scalar_one_or_none():
             return False
-    async with db.write() as s:
-        ids: dict[str, OrgUnit] = {}
+    hashed = await auth.passwords.hash_in_worker(password)  # off the event loop, before the transaction
+    admin_id = new_id()
+    hq_path = "/" + ORG[0][0] + "/"
+    actor = Actor(
+        user_id=admin_id,
+        username="admin",
+        roles=frozenset({"admin"}),
+        org_unit_id="",
+        org_path=hq_path,
+        device_id=None,
+    )
+    async with write_tx(db, actor, "demo") as tx:
+        s = tx.session
+        units: dict[str, OrgUnit] = {}
         for code, name, level, parent in ORG:
-            p = ids[parent] if parent else None
+            p = units[parent] if parent else None
             unit = OrgUnit(
+                id=new_id(),
                 code=code,
                 name=name,
                 level=level,
@@ -102,22 +118,30 @@ async def load(
                 path=(p.path if p else "/") + code + "/",
             )
             s.add(unit)
-            ids[code] = unit
-    for username, display, roles, org in USERS:
-        await auth.create_user(username, password, roles, org, display)
-    async with db.read() as s:
-        users = {u.username: u for u in (await s.execute(select(User))).scalars()}
-        units = {u.code: u for u in (await s.execute(select(OrgUnit))).scalars()}
-    admin = users["admin"]
-    actor = Actor(
-        user_id=admin.id,
-        username="admin",
-        roles=frozenset({"admin"}),
-        org_unit_id=admin.org_unit_id,
-        org_path=units["HQ"].path,
-        device_id=None,
-    )
-    rng = random.Random(seed)
+            units[code] = unit
+        await s.flush()  # the units before the users that belong to them
+        users: dict[str, User] = {}
+        for username, display, roles, org in USERS:
+            users[username] = User(
+                id=admin_id if username == "admin" else new_id(),
+                username=username,
+                display_name=display,
+                password_hash=hashed,
+                org_unit_id=units[org].id,
+                roles=sorted(set(roles)),
+            )
+            s.add(users[username])
+            tx.audit("user", users[username].id, "create", {"username": [None, username], "roles": [None, roles]})
+        await s.flush()
+        rng = random.Random(seed)
+        await _customers(tx, users, units, rng, customers_count)
+        await _assets(tx, users, units, rng, assets_count)
+    return True
+
+
+async def _customers(
+    tx: WriteTx, users: dict[str, User], units: dict[str, OrgUnit], rng: random.Random, customers_count: int
+) -> None:
     plan: list[tuple[str, str | None, str]] = []
     for i in range(customers_count):
         if i % 15 == 14:
@@ -126,46 +150,41 @@ async def load(
             plan.append((rng.choice(["enterprise", "enterprise", "individual", "partner"]), "rep1", "GZ-TH"))
         else:
             plan.append((rng.choice(["enterprise", "enterprise", "individual", "partner"]), "rep2", "GZ-YX"))
-    async with write_tx(db, actor, "demo") as tx:
-        tx.hlc = str(Hlc(0, 0, "demo"))
-        for i, (kind, rep, org) in enumerate(plan):
-            cid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-            person = rng.choice(_SURNAMES) + rng.choice(_GIVEN) + rng.choice(_GIVEN)
-            if kind in ("enterprise", "partner"):
-                name = (
-                    f"{rng.choice(['广州', '羊城', '南方', '珠江', '华南'])}{rng.choice(_COMPANY)}{rng.choice(_SUFFIX)}"
-                )
-                name = f"{name} {i + 1:03d}"
-            else:
-                name = person
-            await customers.create_customer(
+    tx.hlc = str(Hlc(0, 0, "demo"))
+    for i, (kind, rep, org) in enumerate(plan):
+        cid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        person = rng.choice(_SURNAMES) + rng.choice(_GIVEN) + rng.choice(_GIVEN)
+        if kind in ("enterprise", "partner"):
+            name = f"{rng.choice(['广州', '羊城', '南方', '珠江', '华南'])}{rng.choice(_COMPANY)}{rng.choice(_SUFFIX)}"
+            name = f"{name} {i + 1:03d}"
+        else:
+            name = person
+        await customers.create_customer(
+            tx,
+            m.CustomerCreate(
+                id=cid,
+                name=name,
+                kind=kind,
+                status=rng.choice(["potential", "active", "active", "at_risk"]),
+                tier=rng.choice(["A", "B", "B", "C", "C", "C"]),
+                phone=f"13{rng.randint(100000000, 999999999)}",
+                address=f"广州市{rng.choice(_STREETS)}{rng.randint(1, 999)}号",
+                org_unit_id=units[org].id,
+                assigned_rep_id=users[rep].id if rep else None,
+                tags=rng.sample(["VIP", "5G", "宽带", "专线", "IDC"], 2),
+            ),
+        )
+        for _ in range(rng.randint(1, 3) if kind != "guest" else 0):
+            await customers.create_contact(
                 tx,
-                m.CustomerCreate(
-                    id=cid,
-                    name=name,
-                    kind=kind,
-                    status=rng.choice(["potential", "active", "active", "at_risk"]),
-                    tier=rng.choice(["A", "B", "B", "C", "C", "C"]),
-                    phone=f"13{rng.randint(100000000, 999999999)}",
-                    address=f"广州市{rng.choice(_STREETS)}{rng.randint(1, 999)}号",
-                    org_unit_id=units[org].id,
-                    assigned_rep_id=users[rep].id if rep else None,
-                    tags=rng.sample(["VIP", "5G", "宽带", "专线", "IDC"], 2),
+                m.ContactCreate(
+                    id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                    customer_id=cid,
+                    name=rng.choice(_SURNAMES) + rng.choice(_GIVEN),
+                    title=rng.choice(_TITLES),
+                    phone=f"139{rng.randint(10000000, 99999999)}",
                 ),
             )
-            for _ in range(rng.randint(1, 3) if kind != "guest" else 0):
-                await customers.create_contact(
-                    tx,
-                    m.ContactCreate(
-                        id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                        customer_id=cid,
-                        name=rng.choice(_SURNAMES) + rng.choice(_GIVEN),
-                        title=rng.choice(_TITLES),
-                        phone=f"139{rng.randint(10000000, 99999999)}",
-                    ),
-                )
-    await _assets(db, actor, users, units, rng, assets_count)
-    return True
 
 
 _SITES = ["营业厅 Service hall", "机房 Equipment room", "办公室 Office", "仓库 Store room", "会议室 Meeting room"]
@@ -182,7 +201,7 @@ _CATEGORIES = [
 
 
 async def _assets(
-    db: Database, actor: Actor, users: dict[str, User], units: dict[str, OrgUnit], rng: random.Random, count: int
+    tx: WriteTx, users: dict[str, User], units: dict[str, OrgUnit], rng: random.Random, count: int
 ) -> None:
     """Locations in each district, ``count`` tagged assets spread over them, and one open stocktake of
     Tianhe counted by both demo stocktakers."""
@@ -193,43 +212,41 @@ async def _assets(
 
     districts = ["GZ-TH", "GZ-YX", "SZ-NS", "SZ-FT"]
     custodians = [users[u].id for u in ("rep1", "rep2", "manager", "care", "assetadmin")]
-    async with write_tx(db, actor, "demo") as tx:
-        locations: dict[str, list[str]] = {}
-        for code in districts:
-            name = units[code].name.split(" ")[0]
-            for site in _SITES:
-                loc = await assets.create_location(tx, f"{name}{site}", units[code].id)
-                locations.setdefault(code, []).append(loc.id)
-        tags = await assets.next_tags(tx.session, count)
-        for i, tag in enumerate(tags):
-            unit = districts[i % len(districts)]
-            category, kind, models, (low, high) = rng.choice(_CATEGORIES)
-            original = Decimal(rng.randint(low, high))
-            await assets.create_asset(
-                tx,
-                {
-                    "tag": tag,
-                    "name": kind,
-                    "category_code": category,
-                    "model": rng.choice(models),
-                    "serial": f"SN{rng.randint(10**9, 10**10 - 1)}",
-                    "location_id": rng.choice(locations[unit]),
-                    "custodian_id": rng.choice(custodians),
-                    "org_unit_id": units[unit].id,
-                    "status": rng.choice(["in_use"] * 8 + ["idle", "under_repair"]),
-                    "lifecycle": rng.choice(["fixed"] * 8 + ["provisional", "construction"]),
-                    "acquired_on": date(2018 + rng.randint(0, 7), rng.randint(1, 12), rng.randint(1, 28)),
-                    "original_value": original,
-                    "net_value": (original * Decimal(rng.randint(20, 95)) / 100).quantize(Decimal("0.01")),
-                },
-                tag_is_free=True,  # the next free tags, taken above
-            )
-    async with write_tx(db, actor, "demo") as tx:
-        await stocktake.create_stocktake(
+    locations: dict[str, list[str]] = {}
+    for code in districts:
+        name = units[code].name.split(" ")[0]
+        for site in _SITES:
+            loc = await assets.create_location(tx, f"{name}{site}", units[code].id)
+            locations.setdefault(code, []).append(loc.id)
+    tags = await assets.next_tags(tx.session, count)
+    for i, tag in enumerate(tags):
+        unit = districts[i % len(districts)]
+        category, kind, models, (low, high) = rng.choice(_CATEGORIES)
+        original = Decimal(rng.randint(low, high))
+        await assets.create_asset(
             tx,
-            name="2026年第四季度天河盘点 Q4 2026 Tianhe stocktake",
-            org_unit_id=units["GZ-TH"].id,
-            location_ids=[],
-            assignee_ids=[users["stocktaker"].id, users["stocktaker2"].id],
-            start=True,
+            {
+                "tag": tag,
+                "name": kind,
+                "category_code": category,
+                "model": rng.choice(models),
+                "serial": f"SN{rng.randint(10**9, 10**10 - 1)}",
+                "location_id": rng.choice(locations[unit]),
+                "custodian_id": rng.choice(custodians),
+                "org_unit_id": units[unit].id,
+                "status": rng.choice(["in_use"] * 8 + ["idle", "under_repair"]),
+                "lifecycle": rng.choice(["fixed"] * 8 + ["provisional", "construction"]),
+                "acquired_on": date(2018 + rng.randint(0, 7), rng.randint(1, 12), rng.randint(1, 28)),
+                "original_value": original,
+                "net_value": (original * Decimal(rng.randint(20, 95)) / 100).quantize(Decimal("0.01")),
+            },
+            tag_is_free=True,  # the next free tags, taken above
         )
+    await stocktake.create_stocktake(
+        tx,
+        name="2026年第四季度天河盘点 Q4 2026 Tianhe stocktake",
+        org_unit_id=units["GZ-TH"].id,
+        location_ids=[],
+        assignee_ids=[users["stocktaker"].id, users["stocktaker2"].id],
+        start=True,
+    )

@@ -330,7 +330,7 @@ class AuthService:
         """Change one's own password. Every other device of the user is signed out (as logout does: their
         data and unsent changes stay, the user signs in again there); the device making the change stays
         signed in. Wrong current passwords count towards a per-account limit, like logins."""
-        _check_password(new)
+        check_password(new)
         s = self.settings
         key = f"password:{actor.user_id}"
 
@@ -470,7 +470,7 @@ class AuthService:
     async def create_user(
         self, username: str, password: str, roles: list[str], org_code: str, display_name: str | None = None
     ) -> dict[str, Any]:
-        _check_password(password)
+        check_password(password)
         bad = [r for r in roles if r not in ROLES]
         if bad or not roles:
             raise ValidationFailed(
@@ -516,7 +516,7 @@ class AuthService:
                 )
 
     async def reset_password(self, username: str, password: str) -> None:
-        _check_password(password)
+        check_password(password)
         async with self.db.read() as session:  # an unknown user is refused before the costly hash
             await _by_name(session, username)
         hashed = await self.passwords.hash_in_worker(password)
@@ -580,6 +580,6 @@ def _rate_limited(detail: str, s: AuthSettings) -> RateLimited:
     )
 
 
-def _check_password(password: str) -> None:
+def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.", code="weak-password")

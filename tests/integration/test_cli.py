@@ -151,6 +151,33 @@ def test_demo_uses_outpost_demo_password_when_set(tmp_path):
     assert verifies(site.password_hash("rep1"), "set-by-env-42")
 
 
+def test_demo_with_a_short_password_says_so_in_one_line_and_stores_nothing(tmp_path):
+    """All or nothing: a refused demo load leaves no half-loaded database behind, and the next
+    load with a good password goes through."""
+    site = new_site(tmp_path)
+    r = site.run("demo", env={"OUTPOST_DEMO_PASSWORD": "short"})
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert r.stderr.strip().count("\n") == 0 and r.stderr.startswith("error: "), r.stderr
+    assert "Traceback" not in r.stderr and "8 characters" in r.stderr
+    assert site.query("SELECT count(*) FROM org_unit") == [(0,)]
+    assert site.query("SELECT count(*) FROM user_account") == [(0,)]
+    out = ok(site.run("demo", env={"OUTPOST_DEMO_PASSWORD": "long-enough-42"}))
+    assert "demo data loaded" in out
+    assert verifies(site.password_hash("admin"), "long-enough-42")
+    # the users' creation is in the audit trail, as every write is
+    assert site.query("SELECT count(*) FROM audit_log WHERE entity = 'user' AND action = 'create'") == [
+        (len(USERS),)
+    ]
+
+
+def test_a_bad_setting_is_one_line_not_a_traceback(tmp_path):
+    site = new_site(tmp_path)
+    r = site.run("user", "list", env={"OUTPOST_ENVIRONMENT": "production"})  # no JWT secret set
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.startswith("error: ") and "OUTPOST_AUTH_JWT_SECRET" in r.stderr
+    assert r.stderr.strip().count("\n") == 0
+
+
 # ------------------------------------------------------------------------------------------ users
 
 
