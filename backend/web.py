@@ -4,7 +4,7 @@
   nosniff, referrer and permissions policies) on every HTTP answer the app sends — API answers,
   problem answers (also those raised while routing: 404, 405), static files, the OpenAPI pages.
   ``before_send`` wraps the ASGI ``send`` outside the router, so nothing gets past it.
-* ``app_files``: the built PWA (pwa/dist) served by ServeStatic, mounted inside Litestar: precompressed
+* ``app_files``: the built PWA (pwa/dist) served by ServeStatic from a catch-all Litestar route: precompressed
   Brotli/gzip variants chosen by Accept-Encoding (``Vary: Accept-Encoding``), ``immutable`` for
   Vite's content-hashed files, ``no-cache`` for the rest (index.html, sw.js, the manifest, icons) so
   an update is seen at once. A path that is no file is a 404 problem answer from the app.

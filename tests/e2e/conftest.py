@@ -31,7 +31,8 @@ SHOTS = ROOT / "test-results" / "screenshots"
 LOCALES = ("zh-CN", "en")
 # Anything the Content-Security-Policy (backend/web.py) refuses fails the test: Chromium logs each
 # refusal ("… violates the following Content Security Policy directive …", workers' too) and the
-# page's securitypolicyviolation events are logged the same way by this init script.
+# page's securitypolicyviolation events are logged the same way by this init script. No 'unsafe-eval':
+# give page.wait_for_function a function (`() => …`), as a bare expression is eval'd in the page.
 CSP_WATCH = """document.addEventListener('securitypolicyviolation', (e) => console.error(
   `Content Security Policy violation: ${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));"""
 

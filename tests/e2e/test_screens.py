@@ -195,7 +195,7 @@ async def test_a_first_sync_shows_its_progress(browser, db_url, tmp_path):
         await ph.page.fill("input[name=username]", "rep1")
         await ph.page.fill("input[name=password]", PASSWORD)
         await ph.page.click("button[type=submit]")
-        await ph.page.wait_for_function("outpost.status.value.progress && outpost.status.value.progress.done > 0")
+        await ph.page.wait_for_function("() => outpost.status.value.progress && outpost.status.value.progress.done > 0")
         progress = await ph.page.evaluate("outpost.status.value.progress")
         assert 0 < progress["done"] < progress["total"]
         # Whether the list was first read before or after the first page landed, it never says the
