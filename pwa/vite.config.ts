@@ -1,5 +1,5 @@
-import preact from '@preact/preset-vite';
 import { readFileSync } from 'node:fs';
+import preact from '@preact/preset-vite';
 import { defineConfig } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
 

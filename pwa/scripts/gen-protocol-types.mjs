@@ -1,6 +1,6 @@
 // Generates src/protocol.gen.ts from sync_protocol/schema/*.json (the protocol's JSON Schema).
 // `--check` fails when the committed file is stale, so the PWA never invents a protocol shape.
-import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compile } from 'json-schema-to-typescript';
@@ -17,7 +17,9 @@ function stripFieldTitles(node) {
   for (const v of Object.values(node)) stripFieldTitles(v);
 }
 
-const files = readdirSync(schemaDir).filter((f) => f.endsWith('.json') && f !== 'protocol.json').sort();
+const files = readdirSync(schemaDir)
+  .filter((f) => f.endsWith('.json') && f !== 'protocol.json')
+  .sort();
 const parts = ['// Generated from sync_protocol/schema by scripts/gen-protocol-types.mjs. Do not edit.\n/* eslint-disable */\n'];
 const seen = new Set();
 for (const f of files) {

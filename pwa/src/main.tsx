@@ -1,5 +1,5 @@
-import { render } from 'preact';
 import { registerSW } from 'virtual:pwa-register';
+import { render } from 'preact';
 import { App, updateReady } from './app/App';
 import { startStore, status, store } from './app/store';
 import { locale, setLocale } from './i18n';

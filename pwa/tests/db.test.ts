@@ -33,6 +33,8 @@ it('syncs what the user typed to disk at commit, and leaves pulled pages to the 
     e.resend(1);
   });
   expect(resent.before.at(-1)).toBe('PRAGMA synchronous = FULL');
-  const pulled = around(() => e.applyPage(page({ patch: [{ op: 'put', entity: 'customer', id: 'c2', value: { id: 'c2', name: 'x' } }] }) as never));
+  const pulled = around(() =>
+    e.applyPage(page({ patch: [{ op: 'put', entity: 'customer', id: 'c2', value: { id: 'c2', name: 'x' } }] }) as never),
+  );
   expect(pulled.before.concat(pulled.after).filter((sql) => sql.includes('synchronous'))).toEqual([]);
 });

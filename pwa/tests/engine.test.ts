@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { StorageFullError } from '../src/store/db';
 import { PROTOCOL } from '../src/protocol.gen';
-import { ChangeTooLarge, applyMutation, type PullPage, type Reply, ServerRefused, SyncEngine, SyncStopped, type Value } from '../src/sync/engine';
+import { StorageFullError } from '../src/store/db';
+import {
+  applyMutation,
+  ChangeTooLarge,
+  type PullPage,
+  type Reply,
+  ServerRefused,
+  SyncEngine,
+  SyncStopped,
+  type Value,
+} from '../src/sync/engine';
 import { pullLines } from '../src/sync/session';
 import { engine, memDb, ok, page } from './helpers';
 
@@ -88,13 +97,27 @@ describe('local changes', () => {
     e.applyPage(
       page({
         patch: [
-          { op: 'put', entity: 'customer', id: 'a', value: { id: 'a', name: '广州科技有限公司', phone: '13800000001', tags: ['VIP'], version: 1 } },
-          { op: 'put', entity: 'customer', id: 'b', value: { id: 'b', name: 'Pearl River Hotel', phone: '13800000002', tags: [], version: 1 } },
+          {
+            op: 'put',
+            entity: 'customer',
+            id: 'a',
+            value: { id: 'a', name: '广州科技有限公司', phone: '13800000001', tags: ['VIP'], version: 1 },
+          },
+          {
+            op: 'put',
+            entity: 'customer',
+            id: 'b',
+            value: { id: 'b', name: 'Pearl River Hotel', phone: '13800000002', tags: [], version: 1 },
+          },
         ],
       }) as never,
     );
     e.mutate('customer.create', { id: 'c', name: '深圳科技集团' });
-    const names = (q: string) => e.customers(q).map((c) => c.name).sort();
+    const names = (q: string) =>
+      e
+        .customers(q)
+        .map((c) => c.name)
+        .sort();
     expect(names('科技')).toEqual(['广州科技有限公司', '深圳科技集团']);
     expect(names('有限公司')).toEqual(['广州科技有限公司']);
     expect(names('river')).toEqual(['Pearl River Hotel']);
@@ -109,7 +132,11 @@ describe('local changes', () => {
   it('searches exactly while the index catches up: new, changed and removed rows, typed wildcards', async () => {
     const { e } = await engine();
     const put = (id: string, name: string) => ({ op: 'put', entity: 'customer', id, value: { id, name, tags: [], version: 1 } });
-    const ids = (q: string) => e.customers(q).map((c) => c.id).sort();
+    const ids = (q: string) =>
+      e
+        .customers(q)
+        .map((c) => c.id)
+        .sort();
     const check = () => {
       expect(ids('珠江酒店')).toEqual(['a']);
       expect(ids('50%')).toEqual(['b']); // '%' is literal, not "anything"
@@ -117,7 +144,11 @@ describe('local changes', () => {
       expect(ids('old name')).toEqual([]);
       expect(ids('abc')).toEqual(['d']);
     };
-    e.applyPage(page({ patch: [put('a', 'old name'), put('b', '50% off shop'), put('c', 'a_c hotel'), put('d', 'abc'), put('x', 'gone soon')] }) as never);
+    e.applyPage(
+      page({
+        patch: [put('a', 'old name'), put('b', '50% off shop'), put('c', 'a_c hotel'), put('d', 'abc'), put('x', 'gone soon')],
+      }) as never,
+    );
     expect(e.indexSearch(2)).toBe(3); // two indexed, three to go
     e.applyPage(page({ patch: [put('a', '珠江酒店 Pearl'), { op: 'del', entity: 'customer', id: 'x' }] }) as never);
     check(); // 'a' changed after it was indexed: its old text must not match
@@ -137,8 +168,17 @@ describe('local changes', () => {
 
   it('builds the list indexes once at the end of a first sync, and lists stay right meanwhile', async () => {
     const { db, e } = await engine();
-    const indexes = () => db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'synced' AND sql IS NOT NULL").map((r) => r.name).sort();
-    const put = (id: string, name: string, entity = 'customer', customerId?: string) => ({ op: 'put', entity, id, value: { id, name, customerId, version: 1 } });
+    const indexes = () =>
+      db
+        .all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'synced' AND sql IS NOT NULL")
+        .map((r) => r.name)
+        .sort();
+    const put = (id: string, name: string, entity = 'customer', customerId?: string) => ({
+      op: 'put',
+      entity,
+      id,
+      value: { id, name, customerId, version: 1 },
+    });
     expect(indexes()).toEqual(['synced_key', 'synced_parent', 'synced_sort']);
     e.applyPage(page({ more: true, patch: [{ op: 'clear' }, put('b', 'Beta'), put('a', 'Alpha')] }) as never);
     expect(indexes()).toEqual(['synced_key']);
@@ -155,10 +195,15 @@ describe('local changes', () => {
     const patch = [];
     for (let i = 0; i < 300; i++) {
       patch.push({ op: 'put', entity: 'customer', id: `c${i}`, value: { id: `c${i}`, name: `Customer ${i}`, version: 1 } });
-      for (const n of ['Zhang', 'Li']) patch.push({ op: 'put', entity: 'contact', id: `k${i}${n}`, value: { id: `k${i}${n}`, name: n, customerId: `c${i}`, version: 1 } });
+      for (const n of ['Zhang', 'Li'])
+        patch.push({ op: 'put', entity: 'contact', id: `k${i}${n}`, value: { id: `k${i}${n}`, name: n, customerId: `c${i}`, version: 1 } });
     }
     e.applyPage(page({ patch }) as never);
-    const plan = (sql: string, bind: unknown[]) => db.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`, bind).map((r) => r.detail).join('; ');
+    const plan = (sql: string, bind: unknown[]) =>
+      db
+        .all<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`, bind)
+        .map((r) => r.detail)
+        .join('; ');
     const listed = 'SELECT id FROM synced WHERE entity = ? AND (parent_id = ?) ORDER BY sort_key LIMIT ?';
     expect(plan(listed, ['contact', 'c7', 500])).toMatch(/USING INDEX synced_parent \(entity=\? AND parent_id=\?\)/);
     expect(plan(listed, ['contact', 'c7', 500])).not.toMatch(/TEMP B-TREE/);
@@ -194,21 +239,52 @@ describe('two-line pull answers', () => {
   const odd = 'Quote " back\\slash \u2028 line\nbreak 🚀 广州';
 
   it('reads the envelope and keeps the put ops as bytes; anything else is a bad reply', () => {
-    const got = lines(page({ cookie: 'c9', more: true, patch: [{ op: 'clear' }, { op: 'put', entity: 'customer', id: 'a', value: { id: 'a', name: odd } }] }));
+    const got = lines(
+      page({
+        cookie: 'c9',
+        more: true,
+        patch: [{ op: 'clear' }, { op: 'put', entity: 'customer', id: 'a', value: { id: 'a', name: odd } }],
+      }),
+    );
     expect(got.cookie).toBe('c9');
     expect(got.patch).toEqual([{ op: 'clear' }]);
-    expect(JSON.parse(new TextDecoder().decode(got.puts))).toEqual([{ op: 'put', entity: 'customer', id: 'a', value: { id: 'a', name: odd } }]);
+    expect(JSON.parse(new TextDecoder().decode(got.puts))).toEqual([
+      { op: 'put', entity: 'customer', id: 'a', value: { id: 'a', name: odd } },
+    ]);
     expect(pullLines(new TextEncoder().encode('{"cookie": "c1"}'))).toMatchObject({ error: 'bad-reply' });
     expect(pullLines(new TextEncoder().encode('{"cookie": \n[]'))).toMatchObject({ error: 'bad-reply' });
   });
 
   it('stores exactly what the same pages as JSON store: rows, list order, parents, search', async () => {
-    const customer = (id: string, name: string, tags: string[] = []) => ({ op: 'put', entity: 'customer', id, value: { id, name, phone: '13800000000', tags, version: 1 } });
-    const contact = (id: string, customerId: string) => ({ op: 'put', entity: 'contact', id, value: { id, name: `Kim ${id}`, customerId, version: 1 } });
+    const customer = (id: string, name: string, tags: string[] = []) => ({
+      op: 'put',
+      entity: 'customer',
+      id,
+      value: { id, name, phone: '13800000000', tags, version: 1 },
+    });
+    const contact = (id: string, customerId: string) => ({
+      op: 'put',
+      entity: 'contact',
+      id,
+      value: { id, name: `Kim ${id}`, customerId, version: 1 },
+    });
     const pages = [
-      page({ cookie: 'c1', more: true, progress: { done: 4, total: 6 }, patch: [{ op: 'clear' }, customer('a', odd, ['VIP']), customer('b', 'Beta'), customer('n', 'Nameless'), contact('k', 'a')] }),
+      page({
+        cookie: 'c1',
+        more: true,
+        progress: { done: 4, total: 6 },
+        patch: [{ op: 'clear' }, customer('a', odd, ['VIP']), customer('b', 'Beta'), customer('n', 'Nameless'), contact('k', 'a')],
+      }),
       page({ cookie: 'c2', progress: { done: 6, total: 6 }, patch: [customer('c', 'gamma 酒店'), contact('l', 'b')] }),
-      page({ cookie: 'c3', patch: [customer('b', 'Beta Two'), { op: 'del', entity: 'customer', id: 'n' }, { op: 'del', entity: 'contact', id: 'k' }, contact('m', 'c')] }),
+      page({
+        cookie: 'c3',
+        patch: [
+          customer('b', 'Beta Two'),
+          { op: 'del', entity: 'customer', id: 'n' },
+          { op: 'del', entity: 'contact', id: 'k' },
+          contact('m', 'c'),
+        ],
+      }),
     ];
     (pages[0].patch[3].value as Value).name = 7; // a name that is not text sorts nowhere, in both
     const json = await engine();
@@ -223,7 +299,13 @@ describe('two-line pull answers', () => {
       expect(state(split.db)).toEqual(state(json.db));
       expect(split.e.cookie).toBe(p.cookie);
     }
-    expect(state(split.db).rows.map((r) => `${r.entity}:${r.id}`)).toEqual(['contact:l', 'contact:m', 'customer:a', 'customer:b', 'customer:c']);
+    expect(state(split.db).rows.map((r) => `${r.entity}:${r.id}`)).toEqual([
+      'contact:l',
+      'contact:m',
+      'customer:a',
+      'customer:b',
+      'customer:c',
+    ]);
     expect(split.e.indexSearch()).toBe(0);
     expect(split.e.customers('酒店').map((c) => c.id)).toEqual(['c']);
     expect(split.e.customers('line').map((c) => c.name)).toEqual([odd]);
@@ -236,10 +318,14 @@ describe('two-line pull answers', () => {
     const patch = Object.entries(names).map(([id, name]) => ({ op: 'put', entity: 'customer', id, value: { id, name, version: 1 } }));
     patch.push({ op: 'put', entity: 'customer', id: 'u', value: { id: 'u', version: 1 } as never });
     e.applyPage(lines(page({ patch })));
-    const keys = Object.fromEntries(db.all<{ id: string; sort_key: string | null }>("SELECT id, sort_key FROM synced").map((r) => [r.id, r.sort_key]));
+    const keys = Object.fromEntries(
+      db.all<{ id: string; sort_key: string | null }>('SELECT id, sort_key FROM synced').map((r) => [r.id, r.sort_key]),
+    );
     expect(keys).toEqual({ s: 'beta Ä', n: null, o: null, a: null, z: null, u: null });
     for (const id of Object.keys(keys)) e.update('customer', id, { phone: '13800000000' }); // the overlay's key, computed in JS
-    const overlay = Object.fromEntries(db.all<{ id: string; sort_key: string | null }>("SELECT id, sort_key FROM overlay").map((r) => [r.id, r.sort_key]));
+    const overlay = Object.fromEntries(
+      db.all<{ id: string; sort_key: string | null }>('SELECT id, sort_key FROM overlay').map((r) => [r.id, r.sort_key]),
+    );
     expect(overlay).toEqual(keys);
   });
 
@@ -295,7 +381,10 @@ describe('push and pull', () => {
     e.mutate('customer.update', { id: 'x', base: 0, name: 'Y' });
     await expect(e.push()).rejects.toThrow(/Failed to fetch/);
     await e.push();
-    expect(server.requests.map((r) => r.body.mutations.map((m: { id: number }) => m.id))).toEqual([[1, 2], [1, 2]]);
+    expect(server.requests.map((r) => r.body.mutations.map((m: { id: number }) => m.id))).toEqual([
+      [1, 2],
+      [1, 2],
+    ]);
     expect(e.outbox('pending').length).toBe(2); // confirmed only by a pull
   });
 
@@ -336,8 +425,27 @@ describe('push and pull', () => {
 
   it('shows conflicts for a customer with both values', async () => {
     const { e } = await engine();
-    const conflict = { id: 'k1', entity: 'customer', entityId: 'c1', customerId: 'c1', field: 'address', keptValue: 'B', lostValue: 'A', keptHlc: 'x', lostHlc: 'w', createdAt: '2026-01-01T00:00:00Z', version: 5 };
-    e.applyPage(page({ patch: [{ op: 'put', entity: 'customer', id: 'c1', value: C1 }, { op: 'put', entity: 'conflict', id: 'k1', value: conflict }] }) as never);
+    const conflict = {
+      id: 'k1',
+      entity: 'customer',
+      entityId: 'c1',
+      customerId: 'c1',
+      field: 'address',
+      keptValue: 'B',
+      lostValue: 'A',
+      keptHlc: 'x',
+      lostHlc: 'w',
+      createdAt: '2026-01-01T00:00:00Z',
+      version: 5,
+    };
+    e.applyPage(
+      page({
+        patch: [
+          { op: 'put', entity: 'customer', id: 'c1', value: C1 },
+          { op: 'put', entity: 'conflict', id: 'k1', value: conflict },
+        ],
+      }) as never,
+    );
     expect(e.conflicts('c1')).toEqual([conflict]);
     expect(e.conflicts('other')).toEqual([]);
     expect(e.status().conflicts).toBe(1);
@@ -363,7 +471,10 @@ describe('push and pull', () => {
   });
 
   it('never moves the cookie backwards: a failed pull keeps the last applied cookie', async () => {
-    const { e } = await engine([ok(page({ cookie: 'c2', more: true, progress: { done: 1, total: 2 }, patch: [{ op: 'clear' }] })), { status: 500, body: { error: 'internal-error' } }]);
+    const { e } = await engine([
+      ok(page({ cookie: 'c2', more: true, progress: { done: 1, total: 2 }, patch: [{ op: 'clear' }] })),
+      { status: 500, body: { error: 'internal-error' } },
+    ]);
     await expect(e.pull()).rejects.toBeInstanceOf(ServerRefused);
     expect(e.cookie).toBe('c2');
     expect(e.status().progress).toEqual({ done: 1, total: 2 });
@@ -380,9 +491,13 @@ describe('push and pull', () => {
     const fast = e.pull();
     await Promise.resolve();
     expect(answers.length).toBe(2);
-    answers[1](ok(page({ cookie: 'c3', patch: [{ op: 'put', entity: 'customer', id: 'c1', value: { ...C1, name: 'Newer', version: 5 } }] })));
+    answers[1](
+      ok(page({ cookie: 'c3', patch: [{ op: 'put', entity: 'customer', id: 'c1', value: { ...C1, name: 'Newer', version: 5 } }] })),
+    );
     await fast;
-    answers[0](ok(page({ cookie: 'c2', patch: [{ op: 'put', entity: 'customer', id: 'c1', value: { ...C1, name: 'Older', version: 4 } }] })));
+    answers[0](
+      ok(page({ cookie: 'c2', patch: [{ op: 'put', entity: 'customer', id: 'c1', value: { ...C1, name: 'Older', version: 4 } }] })),
+    );
     await slow;
     expect(e.cookie).toBe('c3');
     expect(e.synced('customer', 'c1')?.name).toBe('Newer');
@@ -391,7 +506,14 @@ describe('push and pull', () => {
   it('asks for the next page before writing the current one, and stores each cookie with its page', async () => {
     let appliedWhenAsked: string | null | undefined;
     const { e, server } = await engine([
-      ok(page({ cookie: 'p1', more: true, progress: { done: 1, total: 2 }, patch: [{ op: 'put', entity: 'customer', id: 'c1', value: C1 }] })),
+      ok(
+        page({
+          cookie: 'p1',
+          more: true,
+          progress: { done: 1, total: 2 },
+          patch: [{ op: 'put', entity: 'customer', id: 'c1', value: C1 }],
+        }),
+      ),
       () => {
         appliedWhenAsked = e.cookie; // the second request left before page 1 was written
         return ok(page({ cookie: 'p2', patch: [{ op: 'put', entity: 'customer', id: 'c2', value: { ...C1, id: 'c2' } }] }));
@@ -401,13 +523,32 @@ describe('push and pull', () => {
     expect(server.requests.map((r) => r.body.cookie)).toEqual([null, 'p1']);
     expect(appliedWhenAsked).toBeNull();
     expect(e.cookie).toBe('p2');
-    expect(e.customers().map((c) => c.id).sort()).toEqual(['c1', 'c2']);
+    expect(
+      e
+        .customers()
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual(['c1', 'c2']);
   });
 
   it('keeps the last applied cookie when a page fails to write, whatever was asked for next', async () => {
     const { db, e } = await engine([
-      ok(page({ cookie: 'p1', more: true, progress: { done: 1, total: 3 }, patch: [{ op: 'put', entity: 'customer', id: 'c1', value: C1 }] })),
-      ok(page({ cookie: 'p2', more: true, progress: { done: 2, total: 3 }, patch: [{ op: 'put', entity: 'customer', id: 'poison', value: { ...C1, id: 'poison' } }] })),
+      ok(
+        page({
+          cookie: 'p1',
+          more: true,
+          progress: { done: 1, total: 3 },
+          patch: [{ op: 'put', entity: 'customer', id: 'c1', value: C1 }],
+        }),
+      ),
+      ok(
+        page({
+          cookie: 'p2',
+          more: true,
+          progress: { done: 2, total: 3 },
+          patch: [{ op: 'put', entity: 'customer', id: 'poison', value: { ...C1, id: 'poison' } }],
+        }),
+      ),
       ok(page({ cookie: 'p3', patch: [] })),
     ]);
     db.run("CREATE TRIGGER bad_row BEFORE INSERT ON synced WHEN NEW.id = 'poison' BEGIN SELECT RAISE(ABORT, 'quota'); END");
@@ -426,7 +567,12 @@ describe('push and pull', () => {
     await e.pull();
     expect(server.requests.map((r) => r.body.cookie)).toEqual(['stale', null]);
     expect(e.cookie).toBe('fresh');
-    expect(e.customers().map((c) => c.id).sort()).toEqual(['c1', 'mine']);
+    expect(
+      e
+        .customers()
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual(['c1', 'mine']);
   });
 
   it('stops on device-revoked: synced rows cleared, outbox kept and exportable', async () => {
@@ -446,7 +592,10 @@ describe('push and pull', () => {
     e.mutate('customer.create', { id: 'a', name: 'A' });
     e.mutate('customer.create', { id: 'b', name: 'B' });
     e.adoptClient('dev-2');
-    expect(e.outbox().map((m) => [m.id, m.args.id])).toEqual([[1, 'a'], [2, 'b']]);
+    expect(e.outbox().map((m) => [m.id, m.args.id])).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+    ]);
     expect(e.mutate('customer.create', { id: 'c', name: 'C' }).id).toBe(3);
     expect(e.cookie).toBeNull();
   });
@@ -454,7 +603,14 @@ describe('push and pull', () => {
 
 describe('applyMutation', () => {
   it('fills a created customer with the server defaults', () => {
-    expect(applyMutation(undefined, 'customer.create', { id: 'x', name: 'X' })).toEqual({ id: 'x', name: 'X', kind: 'enterprise', status: 'potential', tags: [], version: 0 });
+    expect(applyMutation(undefined, 'customer.create', { id: 'x', name: 'X' })).toEqual({
+      id: 'x',
+      name: 'X',
+      kind: 'enterprise',
+      status: 'potential',
+      tags: [],
+      version: 0,
+    });
   });
   it('leaves a missing row missing on update', () => {
     expect(applyMutation(undefined, 'customer.update', { id: 'x', base: 0, name: 'X' })).toBeUndefined();

@@ -1,9 +1,33 @@
 import { describe, expect, it } from 'vitest';
 import { engine, page } from './helpers';
 
-const ST = { id: 's1', name: '盘点', state: 'open', locations: [{ id: 'l1', code: 'LC00000001Q', name: '机房' }], assignees: [], version: 2 };
-const item = (n: number, loc = 'l1') => ({ id: `i${n}`, stocktakeId: 's1', tag: `AS0000000${n}`, name: `asset ${n}`, locationId: loc, version: 2 });
-const scan = (id: string, tag: string, at: string) => ({ id, stocktakeId: 's1', tag, locationId: 'l1', scannedAt: at, condition: 'ok', undone: false, late: false, version: 3 });
+const ST = {
+  id: 's1',
+  name: '盘点',
+  state: 'open',
+  locations: [{ id: 'l1', code: 'LC00000001Q', name: '机房' }],
+  assignees: [],
+  version: 2,
+};
+const item = (n: number, loc = 'l1') => ({
+  id: `i${n}`,
+  stocktakeId: 's1',
+  tag: `AS0000000${n}`,
+  name: `asset ${n}`,
+  locationId: loc,
+  version: 2,
+});
+const scan = (id: string, tag: string, at: string) => ({
+  id,
+  stocktakeId: 's1',
+  tag,
+  locationId: 'l1',
+  scannedAt: at,
+  condition: 'ok',
+  undone: false,
+  late: false,
+  version: 3,
+});
 
 describe('stocktake rows on the phone', () => {
   it('lists a campaign’s expected list and everyone’s scans, mine pending included, in order', async () => {
@@ -38,7 +62,12 @@ describe('stocktake rows on the phone', () => {
     e.applyPage(page({ patch: [{ op: 'put', entity: 'stocktake', id: 's1', value: ST }] }) as never);
     e.mutate('stocktake.scan', { id: 'm1', stocktakeId: 's1', tag: 'AS00000001', locationId: 'l1', scannedAt: '2026-11-23T10:05:00Z' });
     // a pull that does not confirm it yet: the scan stays, pending
-    e.applyPage(page({ cookie: 'c2', patch: [{ op: 'put', entity: 'stocktake_scan', id: 'x1', value: scan('x1', 'AS00000002', '2026-11-23T10:00:00Z') }] }) as never);
+    e.applyPage(
+      page({
+        cookie: 'c2',
+        patch: [{ op: 'put', entity: 'stocktake_scan', id: 'x1', value: scan('x1', 'AS00000002', '2026-11-23T10:00:00Z') }],
+      }) as never,
+    );
     expect(e.stocktakeScans('s1').map((s) => [s.id, !!s.pending])).toEqual([
       ['x1', false],
       ['m1', true],
@@ -48,7 +77,14 @@ describe('stocktake rows on the phone', () => {
       page({
         cookie: 'c3',
         lastMutationIds: { 'dev-1': 1 },
-        patch: [{ op: 'put', entity: 'stocktake_scan', id: 'm1', value: { ...scan('m1', 'AS00000001', '2026-11-23T10:05:00Z'), scannedBy: 'u1' } }],
+        patch: [
+          {
+            op: 'put',
+            entity: 'stocktake_scan',
+            id: 'm1',
+            value: { ...scan('m1', 'AS00000001', '2026-11-23T10:05:00Z'), scannedBy: 'u1' },
+          },
+        ],
       }) as never,
     );
     expect(e.stocktakeScans('s1').map((s) => [s.id, !!s.pending, s.scannedBy ?? null])).toEqual([

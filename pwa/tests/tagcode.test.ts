@@ -10,10 +10,10 @@ import {
   judgeTag,
   makeTag,
   parseScan,
+  type TagFormat,
   tagNumber,
   tagUrl,
   validateTag,
-  type TagFormat,
 } from '../src/scanner/tagcode';
 
 const dir = join(__dirname, '..', '..', 'scanner', 'vectors');

@@ -38,7 +38,12 @@ describe('HLC vectors', () => {
     for (const s of HLC.valid as string[]) expect(pattern.test(s), s).toBe(true);
     for (const s of HLC.invalid as string[]) expect(pattern.test(s), s).toBe(false);
     const mutation = schema('PushRequest');
-    const body = (hlc: string) => ({ protocolVersion: 1, schemaVersion: 1, clientId: 'c', mutations: [{ id: 1, name: 'x', args: {}, hlc }] });
+    const body = (hlc: string) => ({
+      protocolVersion: 1,
+      schemaVersion: 1,
+      clientId: 'c',
+      mutations: [{ id: 1, name: 'x', args: {}, hlc }],
+    });
     expect(mutation(body('001700000000000:00000:c'))).toBe(true);
     expect(mutation(body('1700000000000'))).toBe(false);
   });
@@ -50,8 +55,17 @@ describe('HLC vectors', () => {
   });
 });
 
+/** One scenario of client.json: a base and an outbox, a pull page applied to them, what follows. */
+interface ClientScenario {
+  name: string;
+  base: Record<string, unknown>;
+  pending: Array<{ id: number; name: string; args: unknown }>;
+  page: PullResponse;
+  expect: { cookie: string; pendingIds: number[]; rejected: unknown[]; base: Record<string, unknown>; view: Record<string, unknown> };
+}
+
 describe('client page vectors', () => {
-  it.each(CLIENT.scenarios as Array<Record<string, any>>)('$name', async (sc) => {
+  it.each(CLIENT.scenarios as ClientScenario[])('$name', async (sc) => {
     const { db, e } = await engine([], CLIENT.clientId);
     db.tx(() => {
       for (const [k, v] of Object.entries(sc.base)) {
@@ -67,12 +81,14 @@ describe('client page vectors', () => {
         ]);
       }
     });
-    e.applyPage(sc.page as PullResponse);
+    e.applyPage(sc.page);
     expect(e.cookie).toBe(sc.expect.cookie);
     expect(e.outbox('pending').map((m) => m.id)).toEqual(sc.expect.pendingIds);
     expect(e.outbox('rejected').map((m) => ({ mutationId: m.id, code: m.code }))).toEqual(sc.expect.rejected);
     const base = Object.fromEntries(
-      db.all<{ entity: string; id: string; value: string }>('SELECT * FROM synced').map((r) => [`${r.entity}/${r.id}`, JSON.parse(r.value)]),
+      db
+        .all<{ entity: string; id: string; value: string }>('SELECT * FROM synced')
+        .map((r) => [`${r.entity}/${r.id}`, JSON.parse(r.value)]),
     );
     expect(base).toEqual(sc.expect.base);
     const view: Record<string, unknown> = {};
@@ -112,7 +128,10 @@ describe('mutation vectors, against the protocol schema', () => {
     const validate = schema(`mutation.${c.name}`);
     expect(validate(c.args)).toBe(false);
     const fields = (validate.errors ?? []).map(
-      (e) => e.instancePath.split('/')[1] || (e.params as Record<string, string>).missingProperty || (e.params as Record<string, string>).additionalProperty,
+      (e) =>
+        e.instancePath.split('/')[1] ||
+        (e.params as Record<string, string>).missingProperty ||
+        (e.params as Record<string, string>).additionalProperty,
     );
     expect(fields).toContain(c.field);
   });

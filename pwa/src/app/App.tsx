@@ -1,5 +1,7 @@
 import { signal } from '@preact/signals';
 import { t } from '../i18n';
+import { Assets } from '../views/Assets';
+import { AssetTag } from '../views/AssetTag';
 import { ContactForm } from '../views/ContactForm';
 import { CustomerDetail } from '../views/CustomerDetail';
 import { CustomerForm } from '../views/CustomerForm';
@@ -7,8 +9,6 @@ import { Customers } from '../views/Customers';
 import { Devices } from '../views/Devices';
 import { Login } from '../views/Login';
 import { Settings } from '../views/Settings';
-import { Assets } from '../views/Assets';
-import { AssetTag } from '../views/AssetTag';
 import { StocktakeScan } from '../views/StocktakeScan';
 import { Stocktakes } from '../views/Stocktakes';
 import { SyncPanel } from '../views/SyncPanel';
@@ -76,12 +76,23 @@ const ICONS: Record<string, string> = {
   sync: 'M4 9h13l-4-4M20 15H7l4 4',
   devices: 'M7 2h10a1 1 0 0 1 1 1v18a1 1 0 0 1-1 1H7a1 1 0 0 1-1-1V3a1 1 0 0 1 1-1zM11 18h2',
   stocktake: 'M3 7V4h3M18 4h3v3M21 17v3h-3M6 20H3v-3M7 8v8M10 8v8M13 8v8M17 8v8',
-  settings: 'M12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM19 12l2-1-1-3-2 .5-1.5-1.5.5-2-3-1-1 2h-2l-1-2-3 1 .5 2L6 8.5 4 8l-1 3 2 1v0l-2 1 1 3 2-.5 1.5 1.5-.5 2 3 1 1-2h2l1 2 3-1-.5-2 1.5-1.5 2 .5 1-3z',
+  settings:
+    'M12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM19 12l2-1-1-3-2 .5-1.5-1.5.5-2-3-1-1 2h-2l-1-2-3 1 .5 2L6 8.5 4 8l-1 3 2 1v0l-2 1 1 3 2-.5 1.5 1.5-.5 2 3 1 1-2h2l1 2 3-1-.5-2 1.5-1.5 2 .5 1-3z',
 };
 
 function Icon({ name }: { name: string }) {
   return (
-    <svg viewBox="0 0 24 24" width="24" height="24" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
+    <svg
+      viewBox="0 0 24 24"
+      width="24"
+      height="24"
+      aria-hidden="true"
+      fill="none"
+      stroke="currentColor"
+      stroke-width="2"
+      stroke-linecap="round"
+      stroke-linejoin="round"
+    >
       <path d={ICONS[name]} />
     </svg>
   );
@@ -164,7 +175,17 @@ export function App() {
       </main>
       <nav class="tabs" style={{ gridTemplateColumns: `repeat(${tabs.length}, 1fr)` }}>
         {tabs.map(([to, icon, label]) => (
-          <a key={to} href={`#${to}`} class={path.startsWith(to) || (to === '/stocktake' && (path.startsWith('/t/') || path.startsWith('/assets'))) || (to === '/customers' && (path.startsWith('/customer') || path.startsWith('/contact'))) ? 'on' : ''}>
+          <a
+            key={to}
+            href={`#${to}`}
+            class={
+              path.startsWith(to) ||
+              (to === '/stocktake' && (path.startsWith('/t/') || path.startsWith('/assets'))) ||
+              (to === '/customers' && (path.startsWith('/customer') || path.startsWith('/contact')))
+                ? 'on'
+                : ''
+            }
+          >
             <Icon name={icon} />
             {t(label)}
           </a>

@@ -57,7 +57,10 @@ export function startStore(): void {
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible') void call('foreground').catch(() => undefined);
   });
-  void navigator.storage?.persist?.().then((v) => (persisted.value = v)).catch(() => (persisted.value = false));
+  void navigator.storage
+    ?.persist?.()
+    .then((v) => (persisted.value = v))
+    .catch(() => (persisted.value = false));
 }
 
 export function takeOver(): void {

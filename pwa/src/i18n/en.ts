@@ -18,7 +18,8 @@ export const en = {
   'login.limited': 'Too many attempts. Wait a while and try again.',
   'login.disabled': 'This account is disabled.',
   'login.offline': 'No connection. The first sign-in needs the network; after that Outpost works offline.',
-  'login.otherUser': 'This phone holds changes by {owner} that have not reached the server ({count}). Sign in as {owner} to send them, or export them first.',
+  'login.otherUser':
+    'This phone holds changes by {owner} that have not reached the server ({count}). Sign in as {owner} to send them, or export them first.',
   'login.discardOther': 'Delete those changes and sign in',
   'login.tooManyDevices': 'This account is signed in on {count} devices, the most allowed. To sign in here, choose one to sign out.',
   'login.replaceWarning': 'Changes not yet sent from that device will not arrive. Choose one you no longer use, or sync it first.',
@@ -98,9 +99,11 @@ export const en = {
   'sync.error': 'Last error: {error}',
   'sync.storageFull': 'The phone is out of storage for Outpost. Free some space; nothing was lost.',
   'sync.memoryOnly': 'This browser cannot store data permanently. Keep the app open until changes are synced.',
-  'sync.stopped.device-revoked': 'This device was signed out by an administrator. Your unsynced changes are kept here: sign in again to send them, or export them.',
+  'sync.stopped.device-revoked':
+    'This device was signed out by an administrator. Your unsynced changes are kept here: sign in again to send them, or export them.',
   'sync.signInAgain': 'Sign in again',
-  'sync.stopped.user-disabled': 'This account is disabled. Your unsynced changes are kept here: export them and give them to your manager, or sign in again once the account is enabled to send them.',
+  'sync.stopped.user-disabled':
+    'This account is disabled. Your unsynced changes are kept here: export them and give them to your manager, or sign in again once the account is enabled to send them.',
   'sync.updateRequired': 'This app version is too old to sync. Update the app; your changes are kept.',
   'sync.field': 'Field',
   'devices.title': 'My devices',
@@ -115,7 +118,8 @@ export const en = {
   'settings.persisted': 'Protected from automatic clearing',
   'settings.notPersisted': 'The browser may clear data when space runs low. Add Outpost to the home screen to protect it.',
   'settings.install': 'Install on iPhone/iPad',
-  'settings.installWechat': 'WeChat cannot add Outpost to the home screen: tap ··· at the top right, choose “Open in Safari”, then in Safari tap Share and “Add to Home Screen”.',
+  'settings.installWechat':
+    'WeChat cannot add Outpost to the home screen: tap ··· at the top right, choose “Open in Safari”, then in Safari tap Share and “Add to Home Screen”.',
   'settings.installSteps': 'In Safari tap Share, then “Add to Home Screen”. Offline use, notifications and protected storage need it.',
   'settings.account': 'Signed in as {name}',
   'settings.logout': 'Sign out',

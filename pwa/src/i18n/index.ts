@@ -29,7 +29,11 @@ export function t(key: MessageKey, params: Record<string, unknown> = {}): string
 }
 
 /** A rejection's reason in the user's language, from its code and params (message as fallback). */
-export function reason(code: string | null | undefined, params: Record<string, unknown> | null | undefined, message?: string | null): string {
+export function reason(
+  code: string | null | undefined,
+  params: Record<string, unknown> | null | undefined,
+  message?: string | null,
+): string {
   const key = `reject.${code}` as MessageKey;
   if (code && key in en) return t(key, params ?? {});
   return message ?? code ?? '';

@@ -117,7 +117,8 @@ export const zh: Record<keyof typeof en, string> = {
   'settings.persisted': '数据已受保护，不会被自动清除',
   'settings.notPersisted': '空间不足时浏览器可能清除数据。把 Outpost 添加到主屏幕可以保护数据。',
   'settings.install': '在 iPhone/iPad 上安装',
-  'settings.installWechat': '微信内无法把 Outpost 添加到主屏幕：请点右上角“···”，选“在 Safari 中打开”，再在 Safari 中点“分享”→“添加到主屏幕”。',
+  'settings.installWechat':
+    '微信内无法把 Outpost 添加到主屏幕：请点右上角“···”，选“在 Safari 中打开”，再在 Safari 中点“分享”→“添加到主屏幕”。',
   'settings.installSteps': '在 Safari 中点“分享”，再点“添加到主屏幕”。离线使用、消息推送和数据保护都需要这样做。',
   'settings.account': '当前用户：{name}',
   'settings.logout': '退出登录',

@@ -2,23 +2,28 @@
 // reports QR support, else the barcode-detector package's ZXing WebAssembly — served from our own
 // origin and precached (by default it would come from a CDN), so scanning works offline.
 // This module is loaded lazily, when a scan screen opens.
-import { BarcodeDetector as ZXingDetector, prepareZXingModule } from 'barcode-detector/ponyfill';
+import { prepareZXingModule, BarcodeDetector as ZXingDetector } from 'barcode-detector/ponyfill';
 import wasmUrl from 'zxing-wasm/reader/zxing_reader.wasm?url';
 
 interface Detector {
   detect(source: CanvasImageSource): Promise<Array<{ rawValue: string; format: string }>>;
+}
+/** The browser's own BarcodeDetector, which TypeScript's DOM types do not have. */
+interface NativeDetector {
+  new (options: { formats: string[] }): Detector;
+  getSupportedFormats?: () => Promise<string[]>;
 }
 
 const FORMATS = ['qr_code', 'code_128'];
 let prepared = false;
 
 async function detector(): Promise<{ detector: Detector; engine: 'native' | 'zxing' }> {
-  // biome-ignore lint: the native class is not in TypeScript's DOM types
-  const Native = (globalThis as any).BarcodeDetector;
+  const Native = (globalThis as { BarcodeDetector?: NativeDetector }).BarcodeDetector;
   if (Native?.getSupportedFormats) {
     try {
       const formats: string[] = await Native.getSupportedFormats();
-      if (formats.includes('qr_code')) return { detector: new Native({ formats: FORMATS.filter((f) => formats.includes(f)) }), engine: 'native' };
+      if (formats.includes('qr_code'))
+        return { detector: new Native({ formats: FORMATS.filter((f) => formats.includes(f)) }), engine: 'native' };
     } catch {
       // fall through to ZXing
     }
@@ -52,8 +57,8 @@ export async function startCamera(video: HTMLVideoElement, onRead: (text: string
   await video.play();
   const { detector: d, engine } = await detector();
   const [track] = stream.getVideoTracks();
-  // biome-ignore lint: torch is not in TypeScript's MediaTrackCapabilities
-  const caps = (track.getCapabilities?.() ?? {}) as any;
+  // torch is not in TypeScript's MediaTrackCapabilities
+  const caps: MediaTrackCapabilities & { torch?: boolean } = track.getCapabilities?.() ?? {};
   let running = true;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const loop = async () => {

@@ -18,13 +18,7 @@ export interface Campaign {
 }
 
 /** What a scanned (or typed) text is for this campaign, given the scans so far and where I am. */
-export function classify(
-  text: string,
-  campaign: Campaign,
-  items: Map<string, Value>,
-  scans: Value[],
-  locationId: string | null,
-): Read {
+export function classify(text: string, campaign: Campaign, items: Map<string, Value>, scans: Value[], locationId: string | null): Read {
   const asTag = parseScan(text, campaign.codes.asset);
   if (asTag.kind === 'tag') {
     const tag = asTag.tag;
@@ -59,8 +53,10 @@ export function progress(campaign: Campaign, items: Value[], scans: Value[]): { 
   const seen = new Set(scans.filter((s) => !s.undone).map((s) => s.tag));
   const byId = new Map<string | null, LocationProgress>();
   const entry = (id: string | null, code: string, name: string) => {
-    let p = byId.get(id);
-    if (!p) byId.set(id, (p = { id, code, name, expected: 0, found: 0, missing: 0, extra: 0 }));
+    const known = byId.get(id);
+    if (known) return known;
+    const p: LocationProgress = { id, code, name, expected: 0, found: 0, missing: 0, extra: 0 };
+    byId.set(id, p);
     return p;
   };
   for (const l of campaign.locations) entry(l.id, l.code, l.name);
@@ -85,9 +81,12 @@ export function progress(campaign: Campaign, items: Value[], scans: Value[]): { 
     }
   }
   const locations = [...byId.values()];
-  const total = locations.reduce(
-    (t, p) => ({ ...t, expected: t.expected + p.expected, found: t.found + p.found, missing: t.missing + p.missing, extra: t.extra + p.extra }),
-    { id: null, code: '', name: '', expected: 0, found: 0, missing: 0, extra: 0 } as LocationProgress,
-  );
+  const total: LocationProgress = { id: null, code: '', name: '', expected: 0, found: 0, missing: 0, extra: 0 };
+  for (const p of locations) {
+    total.expected += p.expected;
+    total.found += p.found;
+    total.missing += p.missing;
+    total.extra += p.extra;
+  }
   return { total, locations };
 }

@@ -37,9 +37,12 @@ export class InvalidTag extends Error {
 const BODY = /^[0-9A-Z]{1,256}$/;
 const TAG_CHARS = /^[0-9A-Za-z]*$/;
 const DIGITS = /^[0-9]*$/;
-const SEPARATORS = /[\t\n\v\f\r \-]+/g; // explicit, as in Python (\s differs between the two)
+const SEPARATORS = /[\t\n\v\f\r -]+/g; // explicit, as in Python (\s differs between the two)
 const TRIM = /^[\t\n\v\f\r ]+|[\t\n\v\f\r ]+$/g;
+// A URL has no C0 control character or space anywhere, as in scanner/payload.py.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: \x00-\x20 is the class being excluded on purpose
 const URL_RE = /^https?:\/\/[^/?#\x00-\x20]+(\/[^?#\x00-\x20]*)?(\?[^#\x00-\x20]*)?(#[^\x00-\x20]*)?$/i;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: \x00-\x20 is the class being excluded on purpose
 const BASE_RE = /^https?:\/\/[^/?#@:\x00-\x20]+(:[0-9]{1,5})?(\/[^?#\x00-\x20]*)?$/i;
 const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
 
@@ -63,7 +66,10 @@ export function checkCharacter(body: string): string {
 }
 
 export function normalise(text: string): string {
-  return text.normalize('NFKC').replace(SEPARATORS, '').replace(/[a-z]+/g, (s) => s.toUpperCase());
+  return text
+    .normalize('NFKC')
+    .replace(SEPARATORS, '')
+    .replace(/[a-z]+/g, (s) => s.toUpperCase());
 }
 
 /** The tag for `n` (0 … 10^digits − 1). */

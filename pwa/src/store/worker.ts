@@ -7,7 +7,7 @@ import { SyncEngine, type Value } from '../sync/engine';
 import { Scheduler } from '../sync/scheduler';
 import { LoginRequired, NetworkError, Session } from '../sync/session';
 import { type Db, type Oo1Db, StorageFullError, wrap } from './db';
-import { WAL_AUTOCHECKPOINT, ensureIndexes, migrate } from './schema';
+import { ensureIndexes, migrate, WAL_AUTOCHECKPOINT } from './schema';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -34,7 +34,15 @@ function notify(extra: Value = {}, rows = true): void {
 
 function status(): Value {
   if (!engine) return { ready: false };
-  return { ready: true, ...engine.status(), user: session?.user ?? null, online: browserOnline && reachable, syncing, persistent, loginRequired: engine.meta('loginRequired') };
+  return {
+    ready: true,
+    ...engine.status(),
+    user: session?.user ?? null,
+    online: browserOnline && reachable,
+    syncing,
+    persistent,
+    loginRequired: engine.meta('loginRequired'),
+  };
 }
 
 async function openStore(): Promise<void> {
@@ -146,7 +154,8 @@ async function uploadPhotos(e: SyncEngine, s: Session): Promise<void> {
   for (const a of e.pendingAttachments()) {
     const reply = await s.upload(`/api/attachments/${a.sha256}`, a.bytes, a.type);
     if (reply.status === 200 || reply.status === 201) e.attachmentUploaded(a.sha256);
-    else if (reply.status >= 500 || reply.status === 401) return; // try again later
+    else if (reply.status >= 500 || reply.status === 401)
+      return; // try again later
     // Refused (e.g. the user's photo quota is used up): the photo stays on the phone, and the sync
     // panel says why until a later sync gets through.
     else e.setMeta('lastError', String(reply.body?.detail ?? `photo refused (${reply.status})`));
@@ -305,25 +314,27 @@ async function start(steal: boolean): Promise<void> {
     scheduler?.kick();
     return;
   }
-  await navigator.locks.request('outpost-store', { ifAvailable: !steal, steal }, async (lock) => {
-    if (!lock) {
-      self.postMessage({ event: 'locked' });
-      return;
-    }
-    await openStore();
-    self.postMessage({ event: 'ready', status: status() });
-    scheduler?.kick();
-    await new Promise<void>(() => {
-      // held for the life of this tab; a take-over by another tab aborts it
+  await navigator.locks
+    .request('outpost-store', { ifAvailable: !steal, steal }, async (lock) => {
+      if (!lock) {
+        self.postMessage({ event: 'locked' });
+        return;
+      }
+      await openStore();
+      self.postMessage({ event: 'ready', status: status() });
+      scheduler?.kick();
+      await new Promise<void>(() => {
+        // held for the life of this tab; a take-over by another tab aborts it
+      });
+    })
+    .catch(() => {
+      // Another tab took over: let go of the database so it can open it.
+      scheduler?.stop();
+      events?.close();
+      db?.close();
+      pool?.pauseVfs(); // release the OPFS access handles so the other tab can open them
+      db = undefined;
+      engine = undefined;
+      self.postMessage({ event: 'taken-over' });
     });
-  }).catch(() => {
-    // Another tab took over: let go of the database so it can open it.
-    scheduler?.stop();
-    events?.close();
-    db?.close();
-    pool?.pauseVfs(); // release the OPFS access handles so the other tab can open them
-    db = undefined;
-    engine = undefined;
-    self.postMessage({ event: 'taken-over' });
-  });
 }

@@ -5,10 +5,10 @@
 import type { PullResponse } from '../protocol.gen';
 import { PROTOCOL } from '../protocol.gen';
 import type { Db } from '../store/db';
-import { CUSTOMER_FTS, DROP_LIST_INDEXES, LIST_INDEXES, WAL_AUTOCHECKPOINT, searchText as searchTextSql } from '../store/schema';
+import { CUSTOMER_FTS, DROP_LIST_INDEXES, LIST_INDEXES, searchText as searchTextSql, WAL_AUTOCHECKPOINT } from '../store/schema';
 import { tick } from './hlc';
 
-// biome-ignore lint: rows are free-form JSON objects
+// biome-ignore lint/suspicious/noExplicitAny: rows are free-form JSON objects
 export type Value = Record<string, any>;
 export interface Reply {
   status: number;
@@ -212,7 +212,11 @@ export class SyncEngine {
 
   setMeta(key: string, value: string | number | null): void {
     if (value === null) this.db.run('DELETE FROM meta WHERE key = ?', [key]);
-    else this.db.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, String(value)]);
+    else
+      this.db.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [
+        key,
+        String(value),
+      ]);
   }
 
   get clientId(): string | null {
@@ -392,10 +396,7 @@ export class SyncEngine {
   }
 
   outbox(state?: 'pending' | 'rejected'): OutboxEntry[] {
-    const rows = this.db.all<Value>(
-      `SELECT * FROM outbox ${state ? 'WHERE state = ?' : ''} ORDER BY id`,
-      state ? [state] : [],
-    );
+    const rows = this.db.all<Value>(`SELECT * FROM outbox ${state ? 'WHERE state = ?' : ''} ORDER BY id`, state ? [state] : []);
     return rows.map((r) => ({
       id: r.id,
       name: r.name,
@@ -676,10 +677,12 @@ export class SyncEngine {
       const confirmed = Math.max(lmid, Number(this.meta('lastMutationId') ?? '0'));
       const rejections = new Map(page.rejections.filter((r) => r.clientId === clientId).map((r) => [r.mutationId, r]));
       for (const [mid, r] of rejections) {
-        this.db.run(
-          "UPDATE outbox SET state = 'rejected', code = ?, message = ?, params = ? WHERE id = ? AND state = 'pending'",
-          [r.code, r.message, JSON.stringify(r.params ?? {}), mid],
-        );
+        this.db.run("UPDATE outbox SET state = 'rejected', code = ?, message = ?, params = ? WHERE id = ? AND state = 'pending'", [
+          r.code,
+          r.message,
+          JSON.stringify(r.params ?? {}),
+          mid,
+        ]);
       }
       this.db.run("DELETE FROM outbox WHERE state = 'pending' AND id <= ?", [confirmed]);
       this.setMeta('lastMutationId', confirmed);

@@ -91,8 +91,19 @@ export class Session {
       const unsynced = this.engine.outbox().length;
       if (unsynced && !discard) {
         // hand back the session just opened: it must not be used with this store
-        await this.raw('/api/auth/logout', { method: 'POST', headers: { authorization: `Bearer ${b.accessToken}`, 'content-type': 'application/json' }, body: '{}' }).catch(() => undefined);
-        return { status: 409, body: { error: 'other-user-unsynced', count: unsynced, owner: previous.displayName ? `${previous.displayName} (${previous.username})` : previous.username } };
+        await this.raw('/api/auth/logout', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${b.accessToken}`, 'content-type': 'application/json' },
+          body: '{}',
+        }).catch(() => undefined);
+        return {
+          status: 409,
+          body: {
+            error: 'other-user-unsynced',
+            count: unsynced,
+            owner: previous.displayName ? `${previous.displayName} (${previous.username})` : previous.username,
+          },
+        };
       }
       this.engine.forget();
     }

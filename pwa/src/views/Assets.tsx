@@ -44,7 +44,14 @@ export function Assets() {
 
   return (
     <Page title={t('assets.title')} back={() => go('/stocktake')}>
-      <input class="search" type="search" name="q" placeholder={t('assets.search')} value={q} onInput={(e) => setQ(e.currentTarget.value)} />
+      <input
+        class="search"
+        type="search"
+        name="q"
+        placeholder={t('assets.search')}
+        value={q}
+        onInput={(e) => setQ(e.currentTarget.value)}
+      />
       <div class="card">
         <Field label={t('assets.layout')}>
           <select value={layout} onChange={(e) => setLayout(e.currentTarget.value as 'a4' | '50x30')}>
@@ -52,10 +59,22 @@ export function Assets() {
             <option value="50x30">{t('assets.layoutThermal')}</option>
           </select>
         </Field>
-        <button type="button" class="primary wide" data-testid="print" disabled={!online || busy || rows.length === 0} onClick={() => print('asset')}>
+        <button
+          type="button"
+          class="primary wide"
+          data-testid="print"
+          disabled={!online || busy || rows.length === 0}
+          onClick={() => print('asset')}
+        >
           {t('assets.print', { n: rows.length })}
         </button>
-        <button type="button" class="secondary wide" data-testid="print-places" disabled={!online || busy} onClick={() => print('location')}>
+        <button
+          type="button"
+          class="secondary wide"
+          data-testid="print-places"
+          disabled={!online || busy}
+          onClick={() => print('location')}
+        >
           {t('assets.printPlaces')}
         </button>
         {!online && <p class="muted">{t('assets.printOnline')}</p>}

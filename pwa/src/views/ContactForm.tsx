@@ -3,7 +3,7 @@ import { go } from '../app/router';
 import { store } from '../app/store';
 import { t } from '../i18n';
 import type { Value } from '../sync/engine';
-import { Field, PHONE_RE, Page, notSaved, uuid } from './common';
+import { Field, notSaved, Page, PHONE_RE, uuid } from './common';
 
 export function ContactForm({ id, customerId }: { id?: string; customerId?: string }) {
   const [orig, setOrig] = useState<Value | null>(null);

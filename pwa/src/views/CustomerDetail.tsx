@@ -1,8 +1,8 @@
 import { go } from '../app/router';
 import { status, store } from '../app/store';
 import { t } from '../i18n';
-import { ConflictList } from './SyncPanel';
 import { Page, useStore } from './common';
+import { ConflictList } from './SyncPanel';
 
 export function CustomerDetail({ id }: { id: string }) {
   const c = useStore(() => store.customer(id), [id]);
@@ -38,7 +38,7 @@ export function CustomerDetail({ id }: { id: string }) {
         {rows.map(([k, v]) => (
           <div key={k}>
             <dt>{k}</dt>
-            <dd>{v ? (k === t('customer.phone') ? <a href={`tel:${v}`}>{v}</a> : v) : '—'}</dd>
+            <dd>{v ? k === t('customer.phone') ? <a href={`tel:${v}`}>{v}</a> : v : '—'}</dd>
           </div>
         ))}
       </dl>

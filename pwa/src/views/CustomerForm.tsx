@@ -3,14 +3,22 @@ import { go } from '../app/router';
 import { store } from '../app/store';
 import { t } from '../i18n';
 import type { Value } from '../sync/engine';
-import { Field, PHONE_RE, Page, notSaved, uuid } from './common';
+import { Field, notSaved, Page, PHONE_RE, uuid } from './common';
 
 const KINDS = ['enterprise', 'individual', 'guest', 'partner'];
 const STATUSES = ['potential', 'active', 'at_risk', 'churned'];
 
 export function CustomerForm({ id }: { id?: string }) {
   const [orig, setOrig] = useState<Value | null>(null);
-  const [form, setForm] = useState<Value>({ name: '', kind: 'enterprise', status: 'potential', tier: '', phone: '', address: '', tags: '' });
+  const [form, setForm] = useState<Value>({
+    name: '',
+    kind: 'enterprise',
+    status: 'potential',
+    tier: '',
+    phone: '',
+    address: '',
+    tags: '',
+  });
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [failed, setFailed] = useState('');
   useEffect(() => {
@@ -37,7 +45,10 @@ export function CustomerForm({ id }: { id?: string }) {
       tier: form.tier || null,
       phone: String(form.phone).trim() || null,
       address: String(form.address).trim() || null,
-      tags: String(form.tags).split(/[,，、]/).map((s) => s.trim()).filter(Boolean),
+      tags: String(form.tags)
+        .split(/[,，、]/)
+        .map((s) => s.trim())
+        .filter(Boolean),
     };
     const changes: Value = {};
     for (const [k, v] of Object.entries(values)) {

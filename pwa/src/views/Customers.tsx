@@ -10,6 +10,7 @@ export function Customers() {
   const [rows, setRows] = useState<Value[]>([]);
   const [count, setCount] = useState(0);
   const rev = revision.value;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: rev is the trigger: reload on store revision
   useEffect(() => {
     let live = true;
     store.customers(q, 100).then((r) => live && setRows(r));
@@ -28,7 +29,14 @@ export function Customers() {
         </button>
       }
     >
-      <input class="search" type="search" name="q" placeholder={t('customers.search')} value={q} onInput={(e) => setQ(e.currentTarget.value)} />
+      <input
+        class="search"
+        type="search"
+        name="q"
+        placeholder={t('customers.search')}
+        value={q}
+        onInput={(e) => setQ(e.currentTarget.value)}
+      />
       {progress && (
         <div class="progress" role="status">
           <span>{t('customers.firstSync', progress)}</span>
@@ -50,7 +58,9 @@ export function Customers() {
           </li>
         ))}
       </ul>
-      {rows.length === 0 && <p class="empty">{count ? t('customers.none') : progress ? t('customers.whenDownloaded') : t('customers.empty')}</p>}
+      {rows.length === 0 && (
+        <p class="empty">{count ? t('customers.none') : progress ? t('customers.whenDownloaded') : t('customers.empty')}</p>
+      )}
     </Page>
   );
 }

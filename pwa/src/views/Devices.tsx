@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useState } from 'preact/hooks';
 import { store } from '../app/store';
 import { ago, t } from '../i18n';
 import type { Value } from '../sync/engine';
@@ -7,17 +7,20 @@ import { Page } from './common';
 export function Devices() {
   const [rows, setRows] = useState<Value[] | null>(null);
   const [offline, setOffline] = useState(false);
-  const load = () =>
-    store
-      .request('/api/auth/devices', undefined, 'GET')
-      .then((r) => {
-        if (r.status === 200) setRows(r.body as unknown as Value[]);
-        else setOffline(true);
-      })
-      .catch(() => setOffline(true));
+  const load = useCallback(
+    () =>
+      store
+        .request('/api/auth/devices', undefined, 'GET')
+        .then((r) => {
+          if (r.status === 200) setRows(r.body as unknown as Value[]);
+          else setOffline(true);
+        })
+        .catch(() => setOffline(true)),
+    [],
+  );
   useEffect(() => {
     void load();
-  }, []);
+  }, [load]);
   return (
     <Page title={t('devices.title')}>
       {offline && !rows && <p class="muted">{t('devices.offline')}</p>}

@@ -7,8 +7,24 @@ import { exportUnsynced } from './SyncPanel';
 
 function deviceName(): string {
   const ua = navigator.userAgent;
-  const os = /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) || (/Macintosh/.test(ua) && navigator.maxTouchPoints > 0) ? 'iOS' : /Windows/.test(ua) ? 'Windows' : /Mac/.test(ua) ? 'Mac' : 'Linux';
-  const browser = /Edg\//.test(ua) ? 'Edge' : /Chrome\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : /Firefox\//.test(ua) ? 'Firefox' : 'Browser';
+  const os = /Android/.test(ua)
+    ? 'Android'
+    : /iPhone|iPad/.test(ua) || (/Macintosh/.test(ua) && navigator.maxTouchPoints > 0)
+      ? 'iOS'
+      : /Windows/.test(ua)
+        ? 'Windows'
+        : /Mac/.test(ua)
+          ? 'Mac'
+          : 'Linux';
+  const browser = /Edg\//.test(ua)
+    ? 'Edge'
+    : /Chrome\//.test(ua)
+      ? 'Chrome'
+      : /Safari\//.test(ua)
+        ? 'Safari'
+        : /Firefox\//.test(ua)
+          ? 'Firefox'
+          : 'Browser';
   return `${browser} on ${os}`;
 }
 
@@ -33,7 +49,15 @@ export function Login() {
       if (r.body?.error === 'too-many-devices') return setFull(r.body.devices as Value[]);
       setFull(null);
       const code = r.body?.error;
-      setError(r.status === 429 ? t('login.limited') : code === 'user-disabled' ? t('login.disabled') : r.status === 401 ? t('login.bad') : (r.body?.detail ?? String(r.status)));
+      setError(
+        r.status === 429
+          ? t('login.limited')
+          : code === 'user-disabled'
+            ? t('login.disabled')
+            : r.status === 401
+              ? t('login.bad')
+              : (r.body?.detail ?? String(r.status)),
+      );
     } catch {
       setError(t('login.offline'));
     } finally {
@@ -51,10 +75,24 @@ export function Login() {
       <form onSubmit={submit} class="card">
         <h2>{t('login.title')}</h2>
         <Field label={t('login.username')}>
-          <input name="username" autocomplete="username" autocapitalize="off" required value={username} onInput={(e) => setUsername(e.currentTarget.value)} />
+          <input
+            name="username"
+            autocomplete="username"
+            autocapitalize="off"
+            required
+            value={username}
+            onInput={(e) => setUsername(e.currentTarget.value)}
+          />
         </Field>
         <Field label={t('login.password')}>
-          <input name="password" type="password" autocomplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+          <input
+            name="password"
+            type="password"
+            autocomplete="current-password"
+            required
+            value={password}
+            onInput={(e) => setPassword(e.currentTarget.value)}
+          />
         </Field>
         {error && (
           <p class="error" role="alert">

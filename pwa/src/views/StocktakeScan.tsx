@@ -10,7 +10,7 @@ import { signal as feedback, type Sound, unlockAudio } from '../scanner/feedback
 import { classify, progress, type Read } from '../scanner/stocktake';
 import { judgeTag } from '../scanner/tagcode';
 import type { Value } from '../sync/engine';
-import { Field, Page, notSaved, uuid, useStore } from './common';
+import { Field, notSaved, Page, useStore, uuid } from './common';
 
 const CONDITIONS = ['ok', 'damaged', 'worn', 'missing_parts', 'other'] as const;
 /** The same text read again this soon is the camera still looking at the same label. */
@@ -54,14 +54,25 @@ export function StocktakeScan({ id }: { id: string }) {
   const state = useRef({ data, items, locationId, condition, note, photo, seen: new Map<string, number>(), recorded: [] as Value[] });
   state.current = { ...state.current, data, items, locationId, condition, note, photo };
   // Scans recorded since the store last answered: counted as made until it shows them.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: data is the trigger: a new answer from the store resets the list
   useEffect(() => {
     state.current.recorded = [];
   }, [data]);
   useEffect(() => () => camera?.stop(), [camera]);
 
   const st = data?.st;
-  if (!data) return <Page title={t('nav.stocktake')} back={() => go('/stocktake')}>{null}</Page>;
-  if (!st) return <Page title={t('nav.stocktake')} back={() => go('/stocktake')}><p class="empty">{t('stocktake.gone')}</p></Page>;
+  if (!data)
+    return (
+      <Page title={t('nav.stocktake')} back={() => go('/stocktake')}>
+        {null}
+      </Page>
+    );
+  if (!st)
+    return (
+      <Page title={t('nav.stocktake')} back={() => go('/stocktake')}>
+        <p class="empty">{t('stocktake.gone')}</p>
+      </Page>
+    );
 
   const me = status.value.user?.id;
   const mine = (st.assignees ?? []).find((a: Value) => a.userId === me);
@@ -163,9 +174,11 @@ export function StocktakeScan({ id }: { id: string }) {
     if (!read) return; // not recorded: the typed text stays for another try
     const fmt = st?.codes?.asset;
     if (read.kind === 'misread') setManualError(t('scan.checkFailed'));
-    else if (read.kind === 'foreign' && judged.reason === 'wrong-length' && fmt) setManualError(t('scan.tagLength', { n: fmt.prefix.length + fmt.digits + 1 }));
+    else if (read.kind === 'foreign' && judged.reason === 'wrong-length' && fmt)
+      setManualError(t('scan.tagLength', { n: fmt.prefix.length + fmt.digits + 1 }));
     else if (read.kind === 'foreign') setManualError(t('scan.notTagOrSerial'));
-    else if (read.kind === 'need-location') setManualError(t('scan.needLocation')); // kept: scan the place, then add it
+    else if (read.kind === 'need-location')
+      setManualError(t('scan.needLocation')); // kept: scan the place, then add it
     else {
       setManualError('');
       setManual('');
@@ -206,79 +219,92 @@ export function StocktakeScan({ id }: { id: string }) {
         {finished && <p class="badge block">{t('stocktake.finishedMine')}</p>}
       </div>
       {canScan && (
-        <>
-          <div class="card scan-box">
-            <Field label={t('scan.location')}>
-              <select data-testid="location" value={locationId ?? ''} onChange={(e) => chooseLocation(e.currentTarget.value || null)}>
-                <option value="">{t('scan.scanLocationFirst')}</option>
-                {(st.locations ?? []).map((l: Value) => (
-                  <option key={l.id} value={l.id}>
-                    {l.name} ({l.code})
+        <div class="card scan-box">
+          <Field label={t('scan.location')}>
+            <select data-testid="location" value={locationId ?? ''} onChange={(e) => chooseLocation(e.currentTarget.value || null)}>
+              <option value="">{t('scan.scanLocationFirst')}</option>
+              {(st.locations ?? []).map((l: Value) => (
+                <option key={l.id} value={l.id}>
+                  {l.name} ({l.code})
+                </option>
+              ))}
+            </select>
+          </Field>
+          {here && (
+            <p class="muted" data-testid="here-progress" data-found={here.found} data-expected={here.expected} data-missing={here.missing}>
+              {t('scan.here', { found: here.found, expected: here.expected, missing: here.missing })}
+            </p>
+          )}
+          <LastRead read={last} location={location} />
+          <div class={`camera ${camera ? 'on' : ''}`}>
+            <video ref={video} muted playsInline aria-label={t('scan.camera')} />
+          </div>
+          <div class="actions wrap">
+            <button type="button" class="primary" data-testid="camera" onClick={toggleCamera}>
+              {camera ? t('scan.stop') : t('scan.start')}
+            </button>
+            {camera?.torchSupported && (
+              <button type="button" class="secondary" onClick={async () => setTorch((await camera.setTorch(!torch)) ? !torch : torch)}>
+                {torch ? t('scan.torchOff') : t('scan.torchOn')}
+              </button>
+            )}
+          </div>
+          {cameraError && (
+            <p class="error" role="alert">
+              {cameraError}
+            </p>
+          )}
+          {saveError && (
+            <p class="banner danger" role="alert" data-testid="not-saved">
+              {saveError}
+            </p>
+          )}
+          <form onSubmit={submitManual} class="manual">
+            <Field label={t('scan.manual')} hint={t('scan.manualHint')} error={manualError}>
+              <input
+                name="manual"
+                data-testid="manual"
+                autocomplete="off"
+                autocapitalize="characters"
+                value={manual}
+                onInput={(e) => setManual(e.currentTarget.value)}
+              />
+            </Field>
+            <button type="submit" class="secondary wide">
+              {t('scan.add')}
+            </button>
+          </form>
+          <div class="grid2">
+            <Field label={t('scan.condition')}>
+              <select value={condition} onChange={(e) => setCondition(e.currentTarget.value as never)}>
+                {CONDITIONS.map((c) => (
+                  <option key={c} value={c}>
+                    {t(`condition.${c}` as never)}
                   </option>
                 ))}
               </select>
             </Field>
-            {here && (
-              <p class="muted" data-testid="here-progress" data-found={here.found} data-expected={here.expected} data-missing={here.missing}>
-                {t('scan.here', { found: here.found, expected: here.expected, missing: here.missing })}
-              </p>
-            )}
-            <LastRead read={last} location={location} />
-            <div class={`camera ${camera ? 'on' : ''}`}>
-              <video ref={video} muted playsInline aria-label={t('scan.camera')} />
-            </div>
-            <div class="actions wrap">
-              <button type="button" class="primary" data-testid="camera" onClick={toggleCamera}>
-                {camera ? t('scan.stop') : t('scan.start')}
-              </button>
-              {camera?.torchSupported && (
-                <button type="button" class="secondary" onClick={async () => setTorch((await camera.setTorch(!torch)) ? !torch : torch)}>
-                  {torch ? t('scan.torchOff') : t('scan.torchOn')}
-                </button>
-              )}
-            </div>
-            {cameraError && <p class="error" role="alert">{cameraError}</p>}
-            {saveError && (
-              <p class="banner danger" role="alert" data-testid="not-saved">
-                {saveError}
-              </p>
-            )}
-            <form onSubmit={submitManual} class="manual">
-              <Field label={t('scan.manual')} hint={t('scan.manualHint')} error={manualError}>
-                <input name="manual" data-testid="manual" autocomplete="off" autocapitalize="characters" value={manual} onInput={(e) => setManual(e.currentTarget.value)} />
-              </Field>
-              <button type="submit" class="secondary wide">
-                {t('scan.add')}
-              </button>
-            </form>
-            <div class="grid2">
-              <Field label={t('scan.condition')}>
-                <select value={condition} onChange={(e) => setCondition(e.currentTarget.value as never)}>
-                  {CONDITIONS.map((c) => (
-                    <option key={c} value={c}>
-                      {t(`condition.${c}` as never)}
-                    </option>
-                  ))}
-                </select>
-              </Field>
-              <Field label={t('scan.note')}>
-                <input name="note" value={note} maxLength={500} onInput={(e) => setNote(e.currentTarget.value)} />
-              </Field>
-            </div>
-            <div class="photo-row">
-              <label class="button secondary">
-                {photo ? t('scan.photoAgain') : t('scan.photo')}
-                <input type="file" accept="image/*" capture="environment" data-testid="photo" class="visually-hidden" onChange={takePhoto} />
-              </label>
-              {photo && <img src={photo.url} alt={t('scan.photoAlt')} class="thumb" data-testid="photo-preview" />}
-            </div>
-            {photo && <p class="muted">{t('scan.photoNext')}</p>}
-            {photoError && <p class="error" role="alert">{photoError}</p>}
-            <button type="button" class="secondary wide" data-testid="undo" disabled={!lastMine || st.state === 'closed'} onClick={undo}>
-              {lastMine ? t('scan.undo', { tag: lastMine.tag }) : t('scan.undoNone')}
-            </button>
+            <Field label={t('scan.note')}>
+              <input name="note" value={note} maxLength={500} onInput={(e) => setNote(e.currentTarget.value)} />
+            </Field>
           </div>
-        </>
+          <div class="photo-row">
+            <label class="button secondary">
+              {photo ? t('scan.photoAgain') : t('scan.photo')}
+              <input type="file" accept="image/*" capture="environment" data-testid="photo" class="visually-hidden" onChange={takePhoto} />
+            </label>
+            {photo && <img src={photo.url} alt={t('scan.photoAlt')} class="thumb" data-testid="photo-preview" />}
+          </div>
+          {photo && <p class="muted">{t('scan.photoNext')}</p>}
+          {photoError && (
+            <p class="error" role="alert">
+              {photoError}
+            </p>
+          )}
+          <button type="button" class="secondary wide" data-testid="undo" disabled={!lastMine || st.state === 'closed'} onClick={undo}>
+            {lastMine ? t('scan.undo', { tag: lastMine.tag }) : t('scan.undoNone')}
+          </button>
+        </div>
       )}
       <Reconciliation id={id} />
       <h2>{t('stocktake.byLocation')}</h2>
@@ -306,7 +332,11 @@ export function StocktakeScan({ id }: { id: string }) {
               <span class="row-main">
                 <strong>{s.tag}</strong>
                 <span class="muted">
-                  {[items.get(s.tag)?.name ?? t('scan.surplus'), (st.locations ?? []).find((l: Value) => l.id === s.locationId)?.name, s.condition !== 'ok' ? t(`condition.${s.condition}` as never) : null]
+                  {[
+                    items.get(s.tag)?.name ?? t('scan.surplus'),
+                    (st.locations ?? []).find((l: Value) => l.id === s.locationId)?.name,
+                    s.condition !== 'ok' ? t(`condition.${s.condition}` as never) : null,
+                  ]
                     .filter(Boolean)
                     .join(' · ')}
                 </span>
@@ -328,7 +358,12 @@ export function StocktakeScan({ id }: { id: string }) {
 
 function LastRead({ read, location }: { read: Read | null; location: Value | undefined }) {
   if (!read) return <p class="last-read muted">{location ? t('scan.ready') : t('scan.scanLocationFirst')}</p>;
-  const cls = read.kind === 'expected' || read.kind === 'location' ? 'ok' : read.kind === 'mislocated' || read.kind === 'surplus' || read.kind === 'duplicate' ? 'warn' : 'bad';
+  const cls =
+    read.kind === 'expected' || read.kind === 'location'
+      ? 'ok'
+      : read.kind === 'mislocated' || read.kind === 'surplus' || read.kind === 'duplicate'
+        ? 'warn'
+        : 'bad';
   let text = '';
   if (read.kind === 'location') text = t('scan.atLocation', { name: read.location.name });
   else if (read.kind === 'expected') text = t('scan.expected', { tag: read.tag, name: read.item?.name ?? '' });
@@ -394,7 +429,5 @@ async function shrink(file: Blob): Promise<Blob> {
   canvas.height = Math.round(bitmap.height * scale);
   (canvas.getContext('2d') as CanvasRenderingContext2D).drawImage(bitmap, 0, 0, canvas.width, canvas.height);
   bitmap.close();
-  return new Promise((resolve, reject) =>
-    canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('no JPEG encoder'))), 'image/jpeg', 0.8),
-  );
+  return new Promise((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('no JPEG encoder'))), 'image/jpeg', 0.8));
 }

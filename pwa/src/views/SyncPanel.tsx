@@ -21,7 +21,8 @@ export function ConflictList({ rows, me }: { rows: Value[]; me: string }) {
       {rows.map((c) => (
         <li key={c.id} class="card conflict">
           <div class="muted">
-            {t('sync.field')}: <strong>{fieldLabel(c.entity, c.field)}</strong> · {new Date(c.createdAt).toLocaleString(locale.value, { dateStyle: 'medium', timeStyle: 'short' })}
+            {t('sync.field')}: <strong>{fieldLabel(c.entity, c.field)}</strong> ·{' '}
+            {new Date(c.createdAt).toLocaleString(locale.value, { dateStyle: 'medium', timeStyle: 'short' })}
           </div>
           <div class="kept">
             <span class="label">{t('sync.kept')}</span> <span data-testid="kept">{show(c.keptValue)}</span>

@@ -10,7 +10,9 @@ export function useStore<T>(load: () => Promise<T>, deps: unknown[] = []): T | u
   // biome-ignore lint/correctness/useExhaustiveDependencies: reload on store revision
   useEffect(() => {
     let live = true;
-    load().then((v) => live && setValue(v)).catch(() => undefined);
+    load()
+      .then((v) => live && setValue(v))
+      .catch(() => undefined);
     return () => {
       live = false;
     };
@@ -37,11 +39,16 @@ export function Page(props: { title: string; back?: () => void; action?: Compone
 
 export function Field(props: { label: string; children: ComponentChildren; hint?: string; error?: string }) {
   return (
+    // biome-ignore lint/a11y/noLabelWithoutControl: the control is props.children, nested in the label (implicit association)
     <label class="field">
       <span class="label">{props.label}</span>
       {props.children}
       {props.hint && <span class="hint">{props.hint}</span>}
-      {props.error && <span class="error" role="alert">{props.error}</span>}
+      {props.error && (
+        <span class="error" role="alert">
+          {props.error}
+        </span>
+      )}
     </label>
   );
 }
@@ -79,4 +86,4 @@ export function uuid(): string {
   return crypto.randomUUID();
 }
 
-export const PHONE_RE = /^\+?[0-9][0-9 \-]{2,38}$/;
+export const PHONE_RE = /^\+?[0-9][0-9 -]{2,38}$/;
