@@ -40,7 +40,6 @@ from backend.request_guard import RequestGuard
 from backend.settings import Settings
 from backend.sync.attachments import AttachmentController
 from backend.sync.controllers import SyncController
-from backend.sync.registry import load_all
 from backend.web import app_files, security_headers
 from sync_protocol.envelopes import PROTOCOL_VERSION, SCHEMA_VERSION
 
@@ -176,6 +175,17 @@ def _declare_common_responses(*handlers: Any) -> None:
             item.responses = {**COMMON_RESPONSES, **(SYNC_RESPONSES if is_sync else {}), **(item.responses or {})}
 
 
+def register_contexts() -> None:
+    """Register the synced contexts' mutations, preloaders and pull views with backend/sync/registry.py.
+
+    Importing a context's ``mutators`` module registers them. The composition root is the one place
+    that knows which contexts exist: the registry imports no context.
+    """
+    from backend.domain.assets import mutators as asset_mutators  # noqa: F401
+    from backend.domain.customers import mutators as customer_mutators  # noqa: F401
+    from backend.domain.stocktake import mutators as stocktake_mutators  # noqa: F401
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Litestar:
     settings = settings or Settings()
     db = db or Database(
@@ -184,7 +194,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         pool_size=settings.db.pool_size,
         busy_timeout_ms=settings.db.sqlite_busy_timeout_ms,
     )
-    load_all()
+    register_contexts()
     asset_services.configure(settings.assets)
     if settings.redis.url:
         from litestar.channels.backends.redis import RedisChannelsPubSubBackend

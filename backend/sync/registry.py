@@ -53,10 +53,3 @@ def register_preloader(fn: PreloadFn) -> None:
 
 def register_view(view: EntityView) -> None:
     VIEWS[view.name] = view
-
-
-def load_all() -> None:
-    """Import every context's mutators (they register themselves)."""
-    from backend.domain.assets import mutators as asset_mutators  # noqa: F401
-    from backend.domain.customers import mutators  # noqa: F401
-    from backend.domain.stocktake import mutators as stocktake_mutators  # noqa: F401

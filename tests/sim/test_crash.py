@@ -24,9 +24,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from backend.app import register_contexts
 from backend.db.engine import Database
 from backend.sync.models import SyncClient
-from backend.sync.registry import load_all
 from tests.sim.harness import (
     FAULT_HEADER,
     NetStats,
@@ -92,7 +92,7 @@ async def test_server_killed_while_devices_push(engine_kind: str, db_url: str, t
     rng = random.Random(f"{seed}:crash")
     print(f"\ncrash seed {seed} on {engine_kind} (rerun: OUTPOST_SIM_SEED={seed})")
     phases = Phases()
-    load_all()
+    register_contexts()
     var = tmp_path / "var"
     await load_demo(db_url, var, EXTRA_USERS)
     env = server_env(db_url, var, OUTPOST_TEST_FAULT_HOOKS="true", OUTPOST_SYNC_PULL_PAGE_SIZE="25")

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from backend.app import register_contexts
 from backend.db.engine import Database
-from backend.sync.registry import load_all
 from tests import support
 from tests.sim.harness import (
     NetStats,
@@ -44,7 +44,7 @@ async def two_processes_on_one_database(templates: dict[str, str], tmp_path: Pat
     seed = sim_seed()
     print(f"\ntwo-process seed {seed} (rerun: OUTPOST_SIM_SEED={seed})")
     phases = Phases()
-    load_all()
+    register_contexts()
     url, drop = await support.new_database("postgres", templates["postgres"], tmp_path)
     var = tmp_path / "var"
     servers: list[Server] = []
