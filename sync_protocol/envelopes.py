@@ -15,6 +15,10 @@ PROTOCOL_VERSION = 1
 SCHEMA_VERSION = 1
 MIN_SCHEMA_VERSION = 1
 MAX_MUTATIONS_PER_PUSH = 1000
+#: A client builds push batches of at most this many bytes (and MAX_MUTATIONS_PER_PUSH mutations),
+#: below the server's body limit (OUTPOST_MAX_BODY_BYTES, 4 MiB by default): a queue of changes each
+#: near MAX_ARGS_BYTES still goes in batches that fit. On a 413 a client halves its batch.
+MAX_PUSH_BYTES = 2 * 1024 * 1024
 
 ClientId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 

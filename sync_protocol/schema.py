@@ -38,6 +38,7 @@ def documents() -> dict[str, str]:
         "schemaVersion": envelopes.SCHEMA_VERSION,
         "minSchemaVersion": envelopes.MIN_SCHEMA_VERSION,
         "maxMutationsPerPush": envelopes.MAX_MUTATIONS_PER_PUSH,
+        "maxPushBytes": envelopes.MAX_PUSH_BYTES,
         "maxArgsDepth": base.MAX_ARGS_DEPTH,
         "maxArgsBytes": base.MAX_ARGS_BYTES,
         "mutations": sorted(MUTATIONS),

@@ -337,6 +337,7 @@ export const PROTOCOL = {
   "maxArgsBytes": 65536,
   "maxArgsDepth": 16,
   "maxMutationsPerPush": 1000,
+  "maxPushBytes": 2097152,
   "minSchemaVersion": 1,
   "mutations": [
     "contact.create",

@@ -346,6 +346,30 @@ describe('two-line pull answers', () => {
 });
 
 describe('push and pull', () => {
+  it('a queue of big changes goes in batches that fit, and a 413 halves the batch until it does', async () => {
+    const bodyLimit = 300_000; // a server whose body limit is smaller than maxPushBytes
+    let seen = 0;
+    const server = (body: Value): Reply => {
+      const size = new TextEncoder().encode(JSON.stringify(body)).length;
+      if (size > bodyLimit) return { status: 413, body: { error: 'payload-too-large', detail: 'too large' } };
+      expect(size).toBeLessThanOrEqual(PROTOCOL.maxPushBytes);
+      seen = Math.max(seen, ...body.mutations.map((m: { id: number }) => m.id));
+      return ok({ ok: true, lastMutationId: seen });
+    };
+    const { e, server: s } = await engine(Array.from({ length: 200 }, () => server));
+    const note = '长'.repeat(20_000); // ~60 KB each, just under the per-change bound
+    for (let i = 0; i < 60; i++) e.mutate('customer.create', { id: `n${i}`, name: `N${i}`, address: note });
+    await e.push();
+    const sent = s.requests.filter((r) => r.body.mutations).flatMap((r) => r.body.mutations.map((m: { id: number }) => m.id));
+    // every change reached the server once it fitted, in order, none skipped
+    expect([...new Set(sent)]).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    expect(seen).toBe(60);
+    // batches were cut by bytes (~33 changes of 60 KB in 2 MiB) and halved after each 413
+    const sizes = s.requests.map((r) => r.body.mutations.length);
+    expect(Math.max(...sizes)).toBeLessThan(60);
+    expect(sizes).toContain(4); // 300 KB holds four changes of 60 KB
+  });
+
   it('is exactly-once against lastMutationIds and rebases what is still pending', async () => {
     const { e, server } = await engine([
       ok({ ok: true, lastMutationId: 1 }),
