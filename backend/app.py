@@ -130,7 +130,12 @@ def _http_error(_: Request, exc: HTTPException) -> Response[dict[str, Any]]:
         parts = [f"{e.get('key') or ''}: {e.get('message')}" for e in exc.extra if isinstance(e, dict)]
         if parts:
             detail = "Invalid input — " + "; ".join(parts)
-    if status == 413:
+    if status == 400 and detail == "Request Entity Too Large":  # Litestar's multipart limits (kept 400 there)
+        status, code = 413, STATUS_CODES[413]
+        detail = "The form has too many fields or parts, or a part's header is too large; send the file alone."
+    elif status == 400 and detail == "Invalid multipart/form-data":
+        detail = "The upload is not valid multipart/form-data; send the file in the form field 'file'."
+    elif status == 413:
         detail = "The request body is too large."
     return _problem(status, code, detail or code, detail or code, extra, dict(exc.headers or {}))
 

@@ -7,6 +7,7 @@ photo: its uploader, and whoever sees a row that names it (a stocktake scan, for
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import re
@@ -19,6 +20,7 @@ from litestar.params import FromPath
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from backend.auth.models import User
 from backend.auth.scope import Actor
 from backend.db.base import utcnow
 from backend.deps import CurrentActor, Svc
@@ -87,6 +89,10 @@ async def _hold(session: Any, sha256: str, user_id: str) -> None:
 
 
 async def _check_quota(session: Any, user_id: str, adding: int, quota: int) -> None:
+    """Refuse a photo that would take the user past their quota. The user's row is locked first
+    (PostgreSQL; SQLite's writers already take turns), so uploads in parallel cannot each see the old
+    total and together pass it."""
+    await session.execute(select(User.id).where(User.id == user_id).with_for_update())
     used = (
         await session.execute(
             select(func.coalesce(func.sum(Attachment.size), 0)).where(Attachment.uploaded_by == user_id)
@@ -133,7 +139,7 @@ class AttachmentController(Controller):
                     return Response({"sha256": sha256, "stored": False}, status_code=200)
                 if not known:
                     await _check_quota(s, actor.user_id, len(data), services.settings.sync.attachment_quota_bytes)
-                _write(path, data)  # before the row: a row never names a missing file
+                await asyncio.to_thread(_write, path, data)  # before the row: a row never names a missing file
                 if not known:
                     s.add(
                         Attachment(

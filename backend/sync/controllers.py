@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from backend.auth.scope import Actor
 from backend.deps import CurrentActor, Services, Svc
-from backend.errors import DomainError, RateLimited, Unavailable, UpdateRequired, ValidationFailed
+from backend.errors import DomainError, NotAuthenticated, RateLimited, Unavailable, UpdateRequired, ValidationFailed
 from backend.sync import pull as pull_mod
 from backend.sync import push as push_mod
 from sync_protocol.envelopes import (
@@ -111,6 +111,9 @@ class SyncController(Controller):
         disabled, signed out): then an ``ended`` event and the stream closes. A user holds at most
         ``max_streams_per_user`` streams at once in a process (429 ``too-many-streams`` past it)."""
         actor = await services.auth.redeem_ticket(ticket)
+        if not await services.auth.session_alive(actor.user_id, actor.device_id or ""):
+            # a ticket taken just before the device signed out (or was revoked) opens nothing
+            raise NotAuthenticated("This device's session has ended; sign in again.", code="signed-out")
         limit = services.settings.sync.max_streams_per_user
         if services.streams[actor.user_id] >= limit:
             raise RateLimited(

@@ -104,3 +104,22 @@ async def test_an_escaped_lone_surrogate_in_a_form_field_is_400_with_what_to_fix
         headers={"content-type": "application/json"},
     )
     assert r.status_code == 400 and r.json()["error"], r.text
+
+
+async def test_multipart_limits_and_garbage_are_clear_4xx(http, login):
+    admin = await login("assetadmin")
+    many = (
+        "".join(f'--b\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\nv\r\n' for i in range(2000)) + "--b--\r\n"
+    )
+    r = await http.post(
+        "/api/assets/import",
+        content=many.encode(),
+        headers={**admin.headers, "content-type": "multipart/form-data; boundary=b"},
+    )
+    check(r, 413, "too many fields")
+    r = await http.post(
+        "/api/assets/import",
+        content=b"--b\r\nthis is not a part",
+        headers={**admin.headers, "content-type": "multipart/form-data; boundary=b"},
+    )
+    assert r.status_code == 400 and r.json()["error"], r.text

@@ -155,3 +155,13 @@ async def test_a_user_holds_a_bounded_number_of_streams(app, demo):
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_a_ticket_taken_before_signing_out_opens_nothing(app, demo):
+    async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
+        rep1 = await login(client, "rep1", demo["password"])
+        ticket = (await rep1.post("/api/sync/ticket")).json()["ticket"]
+        assert (await rep1.post("/api/auth/logout")).status_code == 200
+        r = await client.get("/api/sync/events", params={"ticket": ticket})
+        assert r.status_code == 401 and r.json()["error"] == "signed-out", r.text
+        assert app.state.services.streams == {}
