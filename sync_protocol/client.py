@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .envelopes import PROTOCOL_VERSION, SCHEMA_VERSION
+from .envelopes import MAX_PUSH_BYTES, PROTOCOL_VERSION, SCHEMA_VERSION
 from .hlc import HybridClock
 
 Transport = Callable[[str, dict[str, Any]], Awaitable[tuple[int, dict[str, Any]]]]
@@ -124,13 +125,24 @@ class SyncClient:
         """Send pending mutations in order, in batches. They stay pending until a pull confirms them
         (``lastMutationIds``), so a rejection can be matched to its mutation."""
         sent_upto = self.last_mutation_id
+        most = self.push_batch
         while not self.stopped:
-            batch = [m for m in self.pending if m.id > sent_upto][: self.push_batch]
+            batch: list[Any] = []
+            size = 256  # the envelope around the mutations
+            for m in [m for m in self.pending if m.id > sent_upto][:most]:
+                wire = m.wire(self.client_id)
+                n = len(json.dumps(wire, ensure_ascii=False).encode("utf-8", "surrogatepass")) + 1
+                if batch and size + n > MAX_PUSH_BYTES:
+                    break  # batches are bounded in bytes too (one change always fits)
+                batch.append(wire)
+                size += n
             if not batch:
                 return
-            status, body = await self.transport(
-                "/api/sync/push", self._envelope(mutations=[m.wire(self.client_id) for m in batch])
-            )
+            status, body = await self.transport("/api/sync/push", self._envelope(mutations=batch))
+            if status == 413 and len(batch) > 1:  # a server with a smaller body limit: halve the batch
+                most = max(1, len(batch) // 2)
+                continue
+            most = self.push_batch
             self._check(status, body)
             if status == 409 and body.get("error") == "mutation-gap":
                 raise RuntimeError(f"server expects mutation {body.get('expectedId')}: the outbox lost one")
