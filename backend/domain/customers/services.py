@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.models import User
 from backend.auth.scope import Actor
 from backend.db.base import new_id, utcnow
+from backend.domain.audit.models import AuditEntry
 from backend.domain.customers.models import Contact, Customer, CustomerAssignment
 from backend.domain.org.models import OrgUnit
 from backend.domain.org.services import org_path
@@ -172,6 +173,35 @@ async def assignment_history(session: AsyncSession, actor: Actor, customer_id: s
             "byUserId": a.by_user_id,
             "reason": a.reason,
             "at": a.at.isoformat(),
+        }
+        for a in rows
+    ]
+
+
+async def audit_history(session: AsyncSession, actor: Actor, customer_id: str) -> list[dict[str, Any]]:
+    """The audit trail of the customer and its contacts: who changed what, when, from which device."""
+    await get_customer(session, actor, customer_id)
+    contact_ids = select(Contact.id).where(Contact.customer_id == customer_id).scalar_subquery()
+    rows = (
+        await session.execute(
+            select(AuditEntry)
+            .where(
+                ((AuditEntry.entity == "customer") & (AuditEntry.entity_id == customer_id))
+                | ((AuditEntry.entity == "contact") & AuditEntry.entity_id.in_(contact_ids))
+            )
+            .order_by(AuditEntry.id)
+        )
+    ).scalars()
+    return [
+        {
+            "at": a.at.isoformat(),
+            "userId": a.user_id,
+            "deviceId": a.device_id,
+            "source": a.source,
+            "entity": a.entity,
+            "entityId": a.entity_id,
+            "action": a.action,
+            "changes": a.changes,
         }
         for a in rows
     ]
