@@ -68,19 +68,3 @@ class LabelRequest(StrictWireModel):
     )
     layout: Literal["a4", "50x30"] = "a4"
     format: Literal["pdf"] = "pdf"
-
-
-class StocktakeCreate(StrictWireModel):
-    name: Name
-    org_unit_id: Ref
-    location_ids: Annotated[list[Ref], Field(max_length=1000)] = Field(default_factory=list)
-    assignee_ids: Annotated[list[Ref], Field(min_length=1, max_length=200)]
-    start: bool = False
-
-
-class StocktakeAssigneesIn(StrictWireModel):
-    assignee_ids: Annotated[list[Ref], Field(min_length=1, max_length=200)]
-
-
-class StocktakeCloseIn(StrictWireModel):
-    reason: Reason | None = None

@@ -131,6 +131,15 @@ async def get_stocktake(session: AsyncSession, actor: Actor, stocktake_id: str) 
     return row
 
 
+async def list_stocktakes(session: AsyncSession, actor: Actor, *, status: str | None = None) -> list[dict[str, Any]]:
+    """The campaigns the actor sees (in ``status`` when given), newest first, at most 200."""
+    q = scoped_stocktakes(actor)
+    if status:
+        q = q.where(Stocktake.state == status)
+    rows = (await session.execute(q.order_by(Stocktake.created_at.desc()).limit(200))).scalars()
+    return [stocktake_value(st) for st in rows]
+
+
 def _audiences(st: Row, path: str) -> list[tuple[str | None, str]]:
     users = [a["userId"] for a in st.assignees or []]
     return [(u, path) for u in users] or [(None, path)]
@@ -608,6 +617,22 @@ def _line(
     }
 
 
+async def reconciliation(session: AsyncSession, actor: Actor, stocktake_id: str) -> dict[str, Any]:
+    """The reconciliation (``reconcile``) of a campaign the actor sees."""
+    await get_stocktake(session, actor, stocktake_id)
+    return await reconcile(session, stocktake_id)
+
+
+async def report_table(session: AsyncSession, actor: Actor, stocktake_id: str) -> list[list[Any]]:
+    """The reconciliation of a campaign the actor sees as a table (``report_rows``), locations by
+    code and name, for the CSV and Excel exports."""
+    report = await reconciliation(session, actor, stocktake_id)
+    names = {
+        i: f"{c} {n}" for i, c, n in (await session.execute(select(Location.id, Location.code, Location.name))).all()
+    }
+    return report_rows(report, names)
+
+
 REPORT_COLUMNS = (
     ("tag", "标签 Tag"),
     ("name", "名称 Name"),
@@ -656,3 +681,9 @@ async def followups(session: AsyncSession, stocktake_id: str) -> list[dict[str, 
         )
     ).scalars()
     return [{"kind": f.kind, "tag": f.tag, "assetId": f.asset_id, "detail": f.detail, "state": f.state} for f in rows]
+
+
+async def campaign_followups(session: AsyncSession, actor: Actor, stocktake_id: str) -> list[dict[str, Any]]:
+    """The follow-up work (``followups``) of a campaign the actor sees."""
+    await get_stocktake(session, actor, stocktake_id)
+    return await followups(session, stocktake_id)
