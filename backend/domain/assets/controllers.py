@@ -1,19 +1,27 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath, JSONBody, QueryParameter
-from sqlalchemy import select
 
 from backend import tabular
 from backend.deps import CurrentActor, Svc
 from backend.domain.assets import services as svc
-from backend.domain.assets.models import LabelBatch, Location
-from backend.domain.assets.schemas import AssetCreate, AssetUpdate, LabelRequest, LocationCreate
-from backend.domain.org.models import OrgUnit
+from backend.domain.assets.schemas import (
+    AssetCreate,
+    AssetHistory,
+    AssetPage,
+    AssetUpdate,
+    AssetValue,
+    ImportReport,
+    LabelBatchValue,
+    LabelRequest,
+    LocationCreate,
+    LocationValue,
+)
 from backend.errors import TooLarge, ValidationFailed
 from backend.sync.changes import write_tx
 
@@ -32,37 +40,38 @@ class AssetController(Controller):
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
-    ) -> dict[str, Any]:
+    ) -> AssetPage:
         async with services.db.read() as s:
             items, total = await svc.list_assets(s, actor, q=q, limit=limit, offset=offset)
-        return {"items": items, "total": total}
+        return cast("AssetPage", {"items": items, "total": total})
 
     @get("/{asset_id:str}")
-    async def get_asset(self, asset_id: FromPath[str], actor: CurrentActor, services: Svc) -> dict[str, Any]:
+    async def get_asset(self, asset_id: FromPath[str], actor: CurrentActor, services: Svc) -> AssetValue:
         async with services.db.read() as s:
-            return svc.asset_value(await svc.get_asset(s, actor, asset_id=asset_id))
+            return cast("AssetValue", svc.asset_value(await svc.get_asset(s, actor, asset_id=asset_id)))
 
     @get("/by-tag/{tag:str}")
-    async def by_tag(self, tag: FromPath[str], actor: CurrentActor, services: Svc) -> dict[str, Any]:
+    async def by_tag(self, tag: FromPath[str], actor: CurrentActor, services: Svc) -> AssetValue:
         """The asset a label's tag names (what a phone camera opens from the QR's URL)."""
         async with services.db.read() as s:
-            return svc.asset_value(await svc.get_asset(s, actor, tag=svc.valid_tag(tag)))
+            return cast("AssetValue", svc.asset_value(await svc.get_asset(s, actor, tag=svc.valid_tag(tag))))
 
     @get("/{asset_id:str}/history")
-    async def history(self, asset_id: FromPath[str], actor: CurrentActor, services: Svc) -> dict[str, Any]:
+    async def history(self, asset_id: FromPath[str], actor: CurrentActor, services: Svc) -> AssetHistory:
+        """Every change of the asset (audit trail) and its movements."""
         async with services.db.read() as s:
-            return await svc.asset_history(s, actor, asset_id)
+            return cast("AssetHistory", await svc.asset_history(s, actor, asset_id))
 
     @post("/", status_code=201)
-    async def create(self, data: JSONBody[AssetCreate], actor: CurrentActor, services: Svc) -> dict[str, Any]:
+    async def create(self, data: JSONBody[AssetCreate], actor: CurrentActor, services: Svc) -> AssetValue:
         async with write_tx(services.db, actor, "api", services.poke) as tx:
             row = await svc.create_asset(tx, data.model_dump())
-        return svc.asset_value(row)
+        return cast("AssetValue", svc.asset_value(row))
 
     @patch("/{asset_id:str}")
     async def update(
         self, asset_id: FromPath[str], data: JSONBody[AssetUpdate], actor: CurrentActor, services: Svc
-    ) -> dict[str, Any]:
+    ) -> AssetValue:
         changes = data.model_dump(exclude_unset=True)
         reason = changes.pop("reason", None)
         for name in ("name", "category_code", "status", "lifecycle", "org_unit_id"):
@@ -70,10 +79,10 @@ class AssetController(Controller):
                 raise ValidationFailed(f"{name} cannot be cleared.", code="invalid-value")
         async with write_tx(services.db, actor, "api", services.poke) as tx:
             row = await svc.update_asset(tx, asset_id, changes, reason)
-        return svc.asset_value(row)
+        return cast("AssetValue", svc.asset_value(row))
 
     @post("/import", status_code=200, request_max_body_size=MAX_IMPORT_BYTES + 64 * 1024)
-    async def import_book(self, request: Request, actor: CurrentActor, services: Svc) -> dict[str, Any]:
+    async def import_book(self, request: Request, actor: CurrentActor, services: Svc) -> ImportReport:
         """Import an asset book (.csv or .xlsx, form field ``file``): all rows or none, with a
         row-by-row error report."""
         svc.require_importer(actor)  # before the body is read: nobody else makes the server parse a file
@@ -89,9 +98,9 @@ class AssetController(Controller):
         filename = upload.filename or "upload.csv"
         rows = await asyncio.to_thread(tabular.read_table, filename, content)  # before the write lock
         async with write_tx(services.db, actor, "import", services.poke) as tx:
-            return await svc.import_assets(tx, rows)
+            return cast("ImportReport", await svc.import_assets(tx, rows))
 
-    @post("/labels", status_code=200)
+    @post("/labels", status_code=200, media_type="application/pdf")
     async def labels(self, data: JSONBody[LabelRequest], actor: CurrentActor, services: Svc) -> Response[bytes]:
         """A PDF of labels; the print batch (which tags, when, by whom, reprints) is recorded."""
         if not data.all and not data.tags:
@@ -122,15 +131,11 @@ class LabelBatchController(Controller):
     tags = ["assets"]
 
     @get("/")
-    async def list_batches(self, actor: CurrentActor, services: Svc) -> list[dict[str, Any]]:
+    async def list_batches(self, actor: CurrentActor, services: Svc) -> list[LabelBatchValue]:
         """Print runs of the units whose assets the caller manages (the command line's: admins only)."""
         svc.require_label_printer(actor)
         async with services.db.read() as s:
-            q = select(LabelBatch).outerjoin(OrgUnit, OrgUnit.id == LabelBatch.org_unit_id)
-            if not actor.asset_write_scope.everything:
-                q = q.where(actor.asset_write_scope.path_clause(OrgUnit.path))
-            rows = (await s.execute(q.order_by(LabelBatch.created_at.desc()).limit(200))).scalars()
-            return [svc.batch_value(b) for b in rows]
+            return cast("list[LabelBatchValue]", await svc.list_label_batches(s, actor))
 
 
 class LocationController(Controller):
@@ -138,18 +143,12 @@ class LocationController(Controller):
     tags = ["assets"]
 
     @get("/")
-    async def list_locations(self, actor: CurrentActor, services: Svc) -> list[dict[str, Any]]:
+    async def list_locations(self, actor: CurrentActor, services: Svc) -> list[LocationValue]:
         async with services.db.read() as s:
-            q = (
-                select(Location)
-                .join(OrgUnit, OrgUnit.id == Location.org_unit_id)
-                .where(actor.asset_scope.path_clause(OrgUnit.path))
-                .order_by(Location.code)
-            )
-            return [svc.location_value(loc) for loc in (await s.execute(q)).scalars()]
+            return cast("list[LocationValue]", await svc.list_locations(s, actor))
 
     @post("/", status_code=201)
-    async def create(self, data: JSONBody[LocationCreate], actor: CurrentActor, services: Svc) -> dict[str, Any]:
+    async def create(self, data: JSONBody[LocationCreate], actor: CurrentActor, services: Svc) -> LocationValue:
         async with write_tx(services.db, actor, "api", services.poke) as tx:
             row = await svc.create_location(tx, data.name, data.org_unit_id, data.code)
-        return svc.location_value(row)
+        return cast("LocationValue", svc.location_value(row))

@@ -186,6 +186,27 @@ async def asset_history(session: AsyncSession, actor: Actor, asset_id: str) -> d
     }
 
 
+async def list_locations(session: AsyncSession, actor: Actor) -> list[dict[str, Any]]:
+    """The locations of the units whose assets the actor reads, by code."""
+    q = (
+        select(Location)
+        .join(OrgUnit, OrgUnit.id == Location.org_unit_id)
+        .where(actor.asset_scope.path_clause(OrgUnit.path))
+        .order_by(Location.code)
+    )
+    return [location_value(loc) for loc in (await session.execute(q)).scalars()]
+
+
+async def list_label_batches(session: AsyncSession, actor: Actor) -> list[dict[str, Any]]:
+    """Print runs of the units whose assets the actor manages, newest first, at most 200 (the command
+    line's have no unit: admins see them)."""
+    q = select(LabelBatch).outerjoin(OrgUnit, OrgUnit.id == LabelBatch.org_unit_id)
+    if not actor.asset_write_scope.everything:
+        q = q.where(actor.asset_write_scope.path_clause(OrgUnit.path))
+    rows = (await session.execute(q.order_by(LabelBatch.created_at.desc()).limit(200))).scalars()
+    return [batch_value(b) for b in rows]
+
+
 # ---------------------------------------------------------------- writes
 
 
