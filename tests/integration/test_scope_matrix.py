@@ -717,7 +717,7 @@ ROWS: list[Row] = [
         "assetadmin",
         "print label",
         "SZ-NS held by assetadmin",
-        *NOT_FOUND,
+        *OOS,  # seen (custody) but not managed: told so, nothing printed
     ),
     Row("manager", "print label", "GZ-TH", *FORBIDDEN),
     Row("finance", "print label", "GZ-TH", *FORBIDDEN),

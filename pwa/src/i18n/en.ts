@@ -241,6 +241,7 @@ export const en = {
   'assets.print': 'Print labels for these {n} (PDF)',
   'assets.printOnline': 'Printing labels needs the network.',
   'assets.printed': 'Labels for {n} assets saved as PDF; the print batch is recorded.',
+  'assets.printSkipped': '{n} assets you hold but whose unit you do not manage were left out.',
   'assets.printFailed': 'The labels could not be made. Try again.',
   'assets.none': 'No assets on this phone.',
   'assets.printPlaces': 'Print location labels (all my places)',

@@ -240,6 +240,7 @@ export const zh: Record<keyof typeof en, string> = {
   'assets.print': '打印这 {n} 项的标签（PDF）',
   'assets.printOnline': '打印标签需要联网。',
   'assets.printed': '已保存 {n} 项资产的标签 PDF，打印批次已记录。',
+  'assets.printSkipped': '有 {n} 项资产由您保管但不属于您管理的单位，未打印标签。',
   'assets.printFailed': '无法生成标签，请重试。',
   'assets.none': '本机没有资产。',
   'assets.printPlaces': '打印地点标签（我的全部地点）',

@@ -61,7 +61,8 @@ export class Session {
     if (res.ok && type && !type.includes('json')) {
       // a file (labels as PDF, an export): its bytes, type and name, for the page to save
       const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? null;
-      return { status: res.status, body: { file: await res.arrayBuffer(), type, name } };
+      const skipped = Number(res.headers.get('x-labels-skipped') ?? 0);
+      return { status: res.status, body: { file: await res.arrayBuffer(), type, name, skipped } };
     }
     try {
       body = await res.json();

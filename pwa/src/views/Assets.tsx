@@ -33,7 +33,9 @@ export function Assets() {
       const r = await store.request('/api/assets/labels', body);
       if (r.status === 200 && r.body.file) {
         save(r.body.file, r.body.type, r.body.name ?? 'labels.pdf');
-        setMessage(kind === 'asset' ? t('assets.printed', { n: rows.length }) : t('assets.printedPlaces'));
+        const skipped = Number(r.body.skipped ?? 0);
+        const printed = kind === 'asset' ? t('assets.printed', { n: rows.length - skipped }) : t('assets.printedPlaces');
+        setMessage(skipped > 0 ? `${printed} ${t('assets.printSkipped', { n: skipped })}` : printed);
       } else setMessage(r.body?.detail ?? t('assets.printFailed'));
     } catch {
       setMessage(t('assets.printFailed'));
