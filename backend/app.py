@@ -29,11 +29,11 @@ from backend.auth.proxies import trusted_proxies
 from backend.auth.services import AuthService
 from backend.auth.tokens import Tokens
 from backend.db.engine import Database
-from backend.deps import CurrentActor, Services, Svc, current_actor, services
+from backend.deps import Services, Svc, current_actor, services
 from backend.domain.assets import services as asset_services
 from backend.domain.assets.controllers import AssetController, LabelBatchController, LocationController
 from backend.domain.customers.controllers import ContactController, CustomerController
-from backend.domain.org.services import tree
+from backend.domain.org.controllers import OrgUnitController
 from backend.domain.stocktake.controllers import StocktakeController
 from backend.errors import DomainError
 from backend.request_guard import RequestGuard
@@ -41,6 +41,7 @@ from backend.settings import Settings
 from backend.sync.attachments import AttachmentController
 from backend.sync.controllers import SyncController
 from backend.web import app_files, security_headers
+from sync_protocol.base import WireModel
 from sync_protocol.envelopes import PROTOCOL_VERSION, SCHEMA_VERSION
 
 log = logging.getLogger("outpost")
@@ -60,6 +61,14 @@ STATUS_CODES = {
     429: "rate-limited",
     503: "busy",
 }
+
+
+class Health(WireModel):
+    """The server is up, and the protocol and schema versions it speaks."""
+
+    ok: bool
+    protocol_version: int
+    schema_version: int
 
 
 class ProblemDetails(BaseModel):
@@ -153,14 +162,8 @@ def _unexpected(_: Request, exc: Exception) -> Response[dict[str, Any]]:
 
 
 @get("/api/health", exclude_from_auth=True, tags=["meta"])
-async def health(services: Svc) -> dict[str, Any]:
-    return {"ok": True, "protocolVersion": PROTOCOL_VERSION, "schemaVersion": SCHEMA_VERSION}
-
-
-@get("/api/org-units", tags=["org"])
-async def org_units(actor: CurrentActor, services: Svc) -> list[dict[str, Any]]:
-    async with services.db.read() as s:
-        return await tree(s, None if actor.has("admin") else actor.org_path)
+async def health(services: Svc) -> Health:
+    return Health(ok=True, protocol_version=PROTOCOL_VERSION, schema_version=SCHEMA_VERSION)
 
 
 @get("/t/{tag:str}", exclude_from_auth=True, include_in_schema=False)
@@ -247,10 +250,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         LabelBatchController,
         LocationController,
         StocktakeController,
+        OrgUnitController,
         SyncController,
         AttachmentController,
         health,
-        org_units,
         label_link,
     ]
     _declare_common_responses(*route_handlers)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Controller, Request, Response, get, put
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +27,7 @@ from backend.db.base import utcnow
 from backend.deps import CurrentActor, Svc
 from backend.errors import NotFound, TooLarge, ValidationFailed
 from backend.sync.models import Attachment, AttachmentHolder
+from sync_protocol.base import WireModel
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 TYPES = {"image/jpeg", "image/png", "image/webp"}
@@ -107,12 +109,27 @@ async def _check_quota(session: Any, user_id: str, adding: int, quota: int) -> N
         )
 
 
+class AttachmentStored(WireModel):
+    """The upload's answer: ``stored`` false when the server had the photo already (200), true when
+    this upload stored it (201)."""
+
+    sha256: str
+    stored: bool
+
+
 class AttachmentController(Controller):
     path = "/api/attachments"
     tags = ["sync"]
 
-    @put("/{sha256:str}", status_code=201, request_max_body_size=MAX_BYTES + 1024)
-    async def upload(self, sha256: FromPath[str], request: Request, actor: CurrentActor, services: Svc) -> Response:
+    @put(
+        "/{sha256:str}",
+        status_code=201,
+        request_max_body_size=MAX_BYTES + 1024,
+        responses={200: ResponseSpec(AttachmentStored, description="The server had this photo already.")},
+    )
+    async def upload(
+        self, sha256: FromPath[str], request: Request, actor: CurrentActor, services: Svc
+    ) -> Response[AttachmentStored]:
         """Store a photo under the SHA-256 of its bytes (the body). Sending it again is harmless: 200."""
         if not SHA256.fullmatch(sha256):
             raise ValidationFailed("The address must end in the SHA-256 of the photo, 64 hex digits.", code="bad-hash")
@@ -136,7 +153,7 @@ class AttachmentController(Controller):
                 known = await s.get(Attachment, sha256) is not None
                 if known and path.exists():
                     await _hold(s, sha256, actor.user_id)
-                    return Response({"sha256": sha256, "stored": False}, status_code=200)
+                    return Response(AttachmentStored(sha256=sha256, stored=False), status_code=200)
                 if not known:
                     await _check_quota(s, actor.user_id, len(data), services.settings.sync.attachment_quota_bytes)
                 await asyncio.to_thread(_write, path, data)  # before the row: a row never names a missing file
@@ -154,10 +171,10 @@ class AttachmentController(Controller):
         except IntegrityError:  # the same photo from two devices at once: the other one stored it
             async with services.db.write() as s:
                 await _hold(s, sha256, actor.user_id)
-            return Response({"sha256": sha256, "stored": False}, status_code=200)
-        return Response({"sha256": sha256, "stored": True}, status_code=201)
+            return Response(AttachmentStored(sha256=sha256, stored=False), status_code=200)
+        return Response(AttachmentStored(sha256=sha256, stored=True), status_code=201)
 
-    @get("/{sha256:str}")
+    @get("/{sha256:str}", media_type="image/*", response_description="The photo, in the type it was sent as.")
     async def download(self, sha256: FromPath[str], actor: CurrentActor, services: Svc) -> Response[bytes]:
         if not SHA256.fullmatch(sha256):
             raise NotFound("No such photo.", params={"entity": "attachment"})

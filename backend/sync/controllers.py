@@ -7,7 +7,7 @@ import json
 import os
 import signal
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, cast
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import JSONBody, QueryParameter
@@ -20,6 +20,7 @@ from backend.deps import CurrentActor, Services, Svc
 from backend.errors import DomainError, NotAuthenticated, RateLimited, Unavailable, UpdateRequired, ValidationFailed
 from backend.sync import pull as pull_mod
 from backend.sync import push as push_mod
+from sync_protocol.base import WireModel
 from sync_protocol.envelopes import (
     MIN_SCHEMA_VERSION,
     PROTOCOL_VERSION,
@@ -31,6 +32,13 @@ from sync_protocol.envelopes import (
 )
 
 FAULT_HEADER = "x-outpost-test-fault"
+
+
+class SseTicket(WireModel):
+    """A one-time ticket for ``GET /api/sync/events``, valid ``expiresIn`` seconds."""
+
+    ticket: str
+    expires_in: int
 
 
 async def check_envelope_versions(request: Request) -> None:
@@ -99,11 +107,16 @@ class SyncController(Controller):
         return pull_mod.as_json(result)  # type: ignore[return-value]  # a plain dict in PullResponse's shape
 
     @post("/ticket", status_code=200)
-    async def ticket(self, actor: CurrentActor, services: Svc) -> dict[str, Any]:
+    async def ticket(self, actor: CurrentActor, services: Svc) -> SseTicket:
         """A one-time ticket for the event stream (EventSource cannot send an Authorization header)."""
-        return await services.auth.sse_ticket(actor)
+        return cast("SseTicket", await services.auth.sse_ticket(actor))
 
-    @get("/events", exclude_from_auth=True)
+    @get(
+        "/events",
+        exclude_from_auth=True,
+        media_type="text/event-stream",
+        response_description="Server-Sent Events: hello, poke ({version}) and ended ({reason}).",
+    )
     async def events(
         self, services: Svc, ticket: Annotated[str, QueryParameter(min_length=1, max_length=200)]
     ) -> ServerSentEvent:

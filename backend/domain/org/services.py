@@ -3,6 +3,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.auth.scope import Actor
 from backend.domain.org.models import OrgUnit
 from backend.errors import NotFound
 
@@ -29,3 +30,8 @@ async def tree(session: AsyncSession, under_path: str | None = None) -> list[dic
         {"id": u.id, "code": u.code, "name": u.name, "level": u.level, "parentId": u.parent_id, "path": u.path}
         for u in (await session.execute(q)).scalars()
     ]
+
+
+async def visible_units(session: AsyncSession, actor: Actor) -> list[dict]:
+    """The org units the actor sees (``tree``): every one for an administrator, else their own subtree."""
+    return await tree(session, None if actor.has("admin") else actor.org_path)
