@@ -8,7 +8,10 @@ in Excel, WPS or LibreOffice: a CSV text cell that starts with ``= + - @ TAB CR`
 In: ``read_table`` reads a .csv or .xlsx upload without trusting it. The zip archive is checked
 (members, uncompressed size, compression ratio) before anything is expanded; the sheet is scanned as
 a stream with bounds on rows, columns and cells before openpyxl reads it, so cost follows the cells
-really present and never a declared extent; formulas are never evaluated (a saved result is taken,
+really present and never a declared extent (cells with values: the row limit × the columns headed;
+empty formatted cells: far fewer); the shared strings are counted as a stream before openpyxl reads
+them, at most as many as the sheet has values (plus room for other sheets'); formulas are never
+evaluated (a saved result is taken,
 a formula without one is refused); NUL characters are refused; our own ``'`` prefix is taken off
 again (``restore``), so ``+86 138…`` and ``-12.50`` survive an export→import round trip.
 """
@@ -49,10 +52,20 @@ MAX_RATIO = 200
 RATIO_FLOOR = 1024 * 1024
 MAX_MEMBERS = 1000
 MAX_OTHER_PART = 16 * 1024 * 1024
-#: Bounds of the sheet scan: cells in one row (Excel's widest), cells in all, row elements in all.
+#: Bounds of the sheet scan: cells in one row (Excel's widest), row elements in all.
 EXCEL_MAX_COLUMNS = 16_384
 EXCEL_MAX_ROWS = 1_048_576
-MAX_CELLS = 5_000_000
+#: Cells with a value: at most the rows read × the columns headed in row 1, plus this many (values
+#: outside the headed columns, notes under the table).
+CELL_MARGIN = 100_000
+#: Cells without a value (formatting only: ``<c r="B7" s="3"/>``) and rows without cells, which nobody
+#: imports; each still costs the scan as much as a value does.
+MAX_EMPTY_CELLS = 200_000
+#: Shared strings (the workbook's table of texts, parsed whole by openpyxl): at most as many as the
+#: first sheet has cells with values, plus this many (the texts of other sheets), and at most
+#: MAX_SHARED_TEXT characters in all.
+SHARED_STRINGS_MARGIN = 100_000
+MAX_SHARED_TEXT = 32 * 1024 * 1024
 
 
 class ImportFailed(ValidationFailed):
@@ -314,15 +327,22 @@ def _read_xlsx(filename: str, data: bytes, max_rows: int) -> _Table:
         raise UnreadableFile(f"The file {filename} is not an Excel .xlsx workbook{_looks_like(data)}.")
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         _check_archive(archive)
-    wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    try:
-        if not wb.worksheets:
+    sheet_path, strings_path, archive = _workbook_parts(data)
+    with archive:
+        if sheet_path is None:
             return _Table([], [])
-        ws = wb.worksheets[0]
-        with ws._get_source() as src:  # the first sheet's XML, as openpyxl will read it
+        with archive.open(sheet_path) as src:  # the first sheet's XML, as openpyxl will read it
             scan = _scan_sheet(src, max_rows + 1)
         if scan.last_row == 0:
             return _Table([], [])
+        if strings_path is not None:  # before openpyxl reads them all (load_workbook does, at once)
+            with archive.open(strings_path) as src:
+                _scan_shared_strings(src, scan)
+    wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        ws = wb.worksheets[0] if wb.worksheets else None
+        if ws is None or getattr(ws, "_worksheet_path", None) != sheet_path:
+            raise UnreadableFile(f"The first sheet of {filename} could not be found.")  # not what was scanned
         ws.reset_dimensions()  # the declared extent is not trusted: rows are not padded to it
         width = min(scan.last_column, MAX_COLUMNS)
         it: Iterator[tuple[Any, ...]] = ws.iter_rows(max_col=width, max_row=scan.last_row, values_only=True)
@@ -340,6 +360,28 @@ def _read_xlsx(filename: str, data: bytes, max_rows: int) -> _Table:
         if c <= len(heading) and heading[c - 1]
     ]
     return _Table(heading, rows, errors)
+
+
+def _workbook_parts(data: bytes) -> tuple[str | None, str | None, zipfile.ZipFile]:
+    """The first worksheet's part and the shared strings' part, found as openpyxl finds them (its own
+    manifest and workbook readers: small parts, bounded by ``_check_archive``), and the open archive."""
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.xml.constants import SHARED_STRINGS
+
+    reader = ExcelReader(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
+    try:
+        reader.read_manifest()
+        reader.read_workbook()
+        sheets = [
+            rel.target
+            for _, rel in reader.parser.find_sheets()
+            if rel.target in reader.valid_files and "chartsheet" not in rel.Type
+        ]
+        strings = reader.package.find(SHARED_STRINGS)
+    except BaseException:
+        reader.archive.close()
+        raise
+    return (sheets[0] if sheets else None), (strings.PartName[1:] if strings is not None else None), reader.archive
 
 
 def _check_archive(archive: zipfile.ZipFile) -> None:
@@ -379,18 +421,31 @@ class _SheetScan:
     last_row: int = 0  # the last row with a value in it
     last_column: int = 0  # the rightmost column with a value in it
     unsaved_formulas: list[tuple[int, int]] = field(default_factory=list)
+    values: int = 0  # cells with a value
+    empty: int = 0  # cells without one (formatting, or a formula without a saved result), rows without cells
+    headed: set[int] = field(default_factory=set)  # the columns with a value in row 1
+
+
+def value_cell_bound(max_row: int, headed: int) -> int:
+    """Cells with a value that a sheet may have: ``max_row`` rows (the heading among them) of the
+    ``headed`` columns, plus ``CELL_MARGIN``."""
+    return max_row * headed + CELL_MARGIN
 
 
 def _scan_sheet(src: IO[bytes], max_row: int) -> _SheetScan:
     """One streaming pass over the sheet XML, holding one row at a time: where the values really are,
-    refusing a sheet with values below ``max_row``, headings beyond ``MAX_COLUMNS``, or more cells
-    than any sheet we could import."""
+    refusing a sheet with values below ``max_row``, headings beyond ``MAX_COLUMNS``, more cells with
+    values than ``max_row`` rows of the headed columns hold (``value_cell_bound``; ``MAX_COLUMNS``
+    columns until the first row is read), or more than ``MAX_EMPTY_CELLS`` cells without one (and rows
+    without cells)."""
     from defusedxml.ElementTree import iterparse
     from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
     scan = _SheetScan()
     sheet_data = None
-    rows = cells = in_row = row = column = 0
+    heading_read = False
+    value_bound = value_cell_bound(max_row, MAX_COLUMNS)
+    rows = in_row = row = column = 0
     for event, el in iterparse(src, events=("start", "end")):
         tag = el.tag.rpartition("}")[2]
         if event == "start":
@@ -404,12 +459,7 @@ def _scan_sheet(src: IO[bytes], max_row: int) -> _SheetScan:
                 if rows > EXCEL_MAX_ROWS or not 1 <= row <= EXCEL_MAX_ROWS:
                     raise UnreadableFile(f"Row {row:,} is beyond the last row of an Excel sheet.")
             elif tag == "c":
-                cells += 1
                 in_row += 1
-                if cells > MAX_CELLS:
-                    raise SpreadsheetTooLarge(
-                        f"The sheet has more than {MAX_CELLS:,} cells; split it.", code="too-many-cells"
-                    )
                 if in_row > EXCEL_MAX_COLUMNS:
                     raise UnreadableFile(f"Row {row:,} has more cells than an Excel sheet has columns.")
             continue
@@ -425,6 +475,9 @@ def _scan_sheet(src: IO[bytes], max_row: int) -> _SheetScan:
                 raise UnreadableFile(f"A cell ({ref}) is beyond the edges of an Excel sheet.")
             parts = {child.tag.rpartition("}")[2]: child for child in el}
             if "v" in parts or "is" in parts:
+                scan.values += 1
+                if scan.values > value_bound:
+                    _too_many_values(max_row, len(scan.headed) if heading_read else MAX_COLUMNS)
                 if cell_row > max_row:
                     raise SpreadsheetTooLarge(
                         f"The sheet has a value in row {cell_row:,}; at most {max_row - 1:,} rows and a heading "
@@ -432,18 +485,93 @@ def _scan_sheet(src: IO[bytes], max_row: int) -> _SheetScan:
                         code="too-many-rows",
                         params={"row": cell_row, "most": max_row - 1},
                     )
-                if cell_row == 1 and column > MAX_COLUMNS:
-                    _check_columns(["x"] * column)
+                if cell_row == 1:
+                    if column > MAX_COLUMNS:
+                        _check_columns(["x"] * column)
+                    scan.headed.add(column)
                 scan.last_row = max(scan.last_row, cell_row)
                 scan.last_column = max(scan.last_column, column)
-            elif "f" in parts:
-                scan.unsaved_formulas.append((cell_row, column))
+            else:
+                _count_empty(scan)
+                if "f" in parts:
+                    scan.unsaved_formulas.append((cell_row, column))
             el.clear()
         elif tag == "row":
+            if in_row == 0:  # a row element without cells (a height or a format): as costly as an empty cell
+                _count_empty(scan)
             el.clear()
             if sheet_data is not None:
                 sheet_data.clear()  # the rows read so far: one row in memory at a time
+            if not heading_read:  # the first row (the heading, when it is row 1) is read: the bound is known
+                heading_read = True
+                value_bound = value_cell_bound(max_row, len(scan.headed))
+                if scan.values > value_bound:
+                    _too_many_values(max_row, len(scan.headed))
     return scan
+
+
+def _count_empty(scan: _SheetScan) -> None:
+    scan.empty += 1
+    if scan.empty > MAX_EMPTY_CELLS:
+        raise SpreadsheetTooLarge(
+            f"The sheet has more than {MAX_EMPTY_CELLS:,} empty cells or rows that only carry formatting. "
+            "Select the rows and columns around your table and clear them (Clear All), or copy the table into "
+            "a new workbook and import that.",
+            code="too-many-cells",
+            params={"most": MAX_EMPTY_CELLS},
+        )
+
+
+def _too_many_values(max_row: int, headed: int) -> None:
+    most = value_cell_bound(max_row, headed)
+    raise SpreadsheetTooLarge(
+        f"The sheet has more than {most:,} cells with values; at most {max_row - 1:,} rows of the {headed} "
+        f"columns headed in row 1 are imported (and {CELL_MARGIN:,} cells besides). Delete the values outside "
+        "your table, or split the file.",
+        code="too-many-cells",
+        params={"most": most, "rows": max_row - 1, "columns": headed},
+    )
+
+
+def _scan_shared_strings(src: IO[bytes], scan: _SheetScan) -> None:
+    """One streaming pass over the workbook's shared strings (``<si>`` entries, which openpyxl reads
+    all at once into memory), refusing more entries than the first sheet could use (its cells with
+    values, plus ``SHARED_STRINGS_MARGIN`` for other sheets) or more than ``MAX_SHARED_TEXT``
+    characters of text."""
+    from defusedxml.ElementTree import iterparse
+
+    most = scan.values + SHARED_STRINGS_MARGIN
+    root = None
+    entries = chars = 0
+    for event, el in iterparse(src, events=("start", "end")):
+        tag = el.tag.rpartition("}")[2]
+        if event == "start":
+            if root is None:
+                root = el
+            elif tag == "si":
+                entries += 1
+                if entries > most:
+                    raise SpreadsheetTooLarge(
+                        f"The workbook's table of texts (shared strings) has more than {most:,} entries, but its "
+                        f"first sheet has only {scan.values:,} cells with values. Delete the other sheets, or copy "
+                        "the table into a new workbook and import that.",
+                        code="too-many-strings",
+                        params={"most": most, "values": scan.values},
+                    )
+            continue
+        if tag == "t":
+            chars += len(el.text or "")
+            if chars > MAX_SHARED_TEXT:
+                raise SpreadsheetTooLarge(
+                    f"The workbook's texts (shared strings) add up to more than {MAX_SHARED_TEXT:,} characters. "
+                    "Delete the other sheets and long texts you do not import, or split the file.",
+                    code="too-many-strings",
+                    params={"mostCharacters": MAX_SHARED_TEXT},
+                )
+        elif tag == "si":
+            el.clear()
+            if root is not None:
+                root.clear()  # the entries read so far: one in memory at a time
 
 
 def _cell(v: Any) -> str:

@@ -3,8 +3,10 @@ hostile uploads to the asset import get a clear 4xx problem answer with nothing 
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import threading
 import zipfile
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -15,8 +17,9 @@ import xlsxwriter
 from openpyxl import load_workbook
 
 from backend import tabular
+from backend.domain.assets import controllers
 from tests.support import Session, new_uuid
-from tests.unit.backend.test_tabular import NS, PARTS, raw_xlsx, s
+from tests.unit.backend.test_tabular import NS, PARTS, raw_xlsx, ref, s, sst_xlsx
 
 NOTES = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3", "\tx", "\r=1+1"]
 
@@ -166,6 +169,28 @@ HOSTILE: dict[str, tuple[str, Callable[[], bytes], int, str]] = {
         400,
         "import-failed",
     ),
+    "shared strings beyond the sheet": (
+        "book.xlsx",
+        lambda: sst_xlsx(
+            f'<row r="1">{ref("A1", 0)}{ref("B1", 1)}{ref("C1", 2)}</row>',
+            ["name", "category", "department", *(f"{i:x}" for i in range(tabular.SHARED_STRINGS_MARGIN + 1))],
+        ),
+        413,
+        "too-many-strings",
+    ),
+    "empty formatted cells": (
+        "book.xlsx",
+        lambda: raw_xlsx(
+            HEAD
+            + ROW2
+            + "".join(
+                f'<row r="{r}">' + "".join(f'<c r="{c}{r}" s="1"/>' for c in "ABCDEFGHIJ") + "</row>"
+                for r in range(3, 4 + tabular.MAX_EMPTY_CELLS // 10)
+            )
+        ),
+        413,
+        "too-many-cells",
+    ),
     "png named xlsx": ("book.xlsx", lambda: b"\x89PNG\r\n\x1a\n" + b"\0" * 100, 400, "unreadable-file"),
     "csv named xlsx": ("book.xlsx", lambda: b"name,category,department\nX,0103,GZ-TH\n", 400, "unreadable-file"),
     "number for a tag": (
@@ -220,6 +245,46 @@ async def test_only_asset_administrators_may_import_and_the_file_is_not_read_fir
     r = await rep.post("/api/assets/import", {"not": "a file"})
     assert r.status_code == 403
     assert await _total(await login("admin")) == before
+
+
+async def test_uploads_are_read_one_at_a_time_and_later_ones_wait(login, monkeypatch):
+    """Two uploads at once: the second waits for the first file's reading thread (neither is refused),
+    so hostile files cannot take more than one core between them."""
+    assert controllers.IMPORT_READERS.total_tokens == 1
+    admin = await login("assetadmin")
+    real = tabular.read_table
+    first_in, let_go, lock = threading.Event(), threading.Event(), threading.Lock()
+    active, at_start = [0], []  # readers at work; how many there were as each one started
+
+    def read_table(filename: str, data: bytes) -> list[dict[str, str]]:
+        with lock:
+            active[0] += 1
+            at_start.append(active[0])
+        try:
+            if not first_in.is_set():
+                first_in.set()
+                assert let_go.wait(30)
+            return real(filename, data)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    monkeypatch.setattr(tabular, "read_table", read_table)
+    book = b"name,category,department\nQueued,0103,GZ-TH\n"
+    one = asyncio.create_task(_import(admin, "one.csv", book))
+    two = asyncio.create_task(_import(admin, "two.csv", book))
+    for _ in range(1000):  # until the first file is being read and the second waits for it
+        stats = controllers.IMPORT_READERS.statistics()
+        if first_in.is_set() and stats.tasks_waiting == 1:
+            break
+        await asyncio.sleep(0.01)
+    stats = controllers.IMPORT_READERS.statistics()
+    assert (stats.borrowed_tokens, stats.tasks_waiting) == (1, 1) and at_start == [1]
+    let_go.set()
+    r1, r2 = await asyncio.gather(one, two)
+    assert (r1.status_code, r2.status_code) == (200, 200), (r1.text, r2.text)
+    assert at_start == [1, 1]  # the second started once the first had ended
+    assert controllers.IMPORT_READERS.statistics().borrowed_tokens == 0
 
 
 def _xlsx(rows: list[list[Any]]) -> bytes:

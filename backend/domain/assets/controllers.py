@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any, cast
 
+from anyio import CapacityLimiter, to_thread
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -26,6 +26,9 @@ from backend.errors import TooLarge, ValidationFailed
 from backend.sync.changes import write_tx
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
+#: Uploads read at once (a thread each, competing with the event loop for the GIL); later ones wait
+#: their turn. A thread holds its token until it ends, even when its request is dropped.
+IMPORT_READERS = CapacityLimiter(1)
 
 
 class AssetController(Controller):
@@ -96,7 +99,9 @@ class AssetController(Controller):
         if len(content) > MAX_IMPORT_BYTES:
             raise TooLarge("The file is larger than 20 MB; split it.", code="file-too-large")
         filename = upload.filename or "upload.csv"
-        rows = await asyncio.to_thread(tabular.read_table, filename, content)  # before the write lock
+        rows = await to_thread.run_sync(  # before the write lock; one file at a time
+            tabular.read_table, filename, content, limiter=IMPORT_READERS
+        )
         async with write_tx(services.db, actor, "import", services.poke) as tx:
             return cast("ImportReport", await svc.import_assets(tx, rows))
 

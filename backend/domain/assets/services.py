@@ -684,17 +684,37 @@ async def import_assets(tx: WriteTx, rows: list[dict[str, str]]) -> dict[str, An
                 except (ArithmeticError, ValueError):
                     bad(money, f"{r[money]} is not an amount")
         parsed.append(values)
+    # A tag already used: the row updates that asset, which must be one the actor manages (a tag of
+    # another unit's asset is a row error, not a 404 for the whole file nor a new asset).
+    existing: dict[str, str] = {}
+    elsewhere: set[str] = set()
+    tags = [p["tag"] for p in parsed if p.get("tag")]
+    for i in range(0, len(tags), 500):
+        found = await s.execute(
+            select(Asset.tag, Asset.id, OrgUnit.path)
+            .join(OrgUnit, OrgUnit.id == Asset.org_unit_id)
+            .where(Asset.tag.in_(tags[i : i + 500]))
+        )
+        for tag, asset_id, path in found.all():
+            existing[tag] = asset_id
+            if not tx.actor.asset_write_scope.sees_path(path):
+                elsewhere.add(tag)
+    for n, values in enumerate(parsed, start=2):
+        if values.get("tag") in elsewhere:
+            errors.append(
+                {
+                    "row": n,
+                    "column": "tag",
+                    "message": f"{values['tag']} is the tag of an asset in a unit you do not manage",
+                }
+            )
     if errors:
+        errors.sort(key=lambda e: e["row"])
         raise ImportFailed(
             f"{len({e['row'] for e in errors})} of {len(rows)} rows have errors; nothing was imported.",
             params={"rows": len(rows)},
             errors=errors[:1000],
         )
-    existing: dict[str, str] = {}
-    tags = [p["tag"] for p in parsed if p.get("tag")]
-    for i in range(0, len(tags), 500):
-        found = await s.execute(select(Asset.tag, Asset.id).where(Asset.tag.in_(tags[i : i + 500])))
-        existing.update((tag, asset_id) for tag, asset_id in found.all())
     fresh = iter(await next_tags(s, sum(1 for p in parsed if not p.get("tag")), after=tags))
     created = updated = 0
     for values in parsed:

@@ -251,3 +251,36 @@ async def test_import_refuses_unreadable_files_and_overlong_cells_and_keeps_abse
     assert r.status_code == 200, r.text
     after = (await admin.get(f"/api/assets/{one['id']}")).json()
     assert after["name"] == "改名" and (after["model"], after["serial"]) == (one["model"], one["serial"])
+
+
+async def test_import_of_a_tag_of_another_units_asset_is_a_row_error_not_a_404(login):
+    """A Guangzhou asset admin imports the tag of a Shenzhen asset: a row error naming the tag (an unused
+    tag would create an asset), nothing imported, the Shenzhen asset untouched."""
+    admin = await login("assetadmin")
+    hq = await login("admin")
+    gz = {(await _unit(hq, c))["id"] for c in ("GZ", "GZ-TH", "GZ-YX")}
+    every = (await hq.get("/api/assets", params={"limit": 500})).json()["items"]
+    sz = next(x for x in every if x["orgUnitId"] not in gz)
+    ours = next(x for x in every if x["orgUnitId"] in gz)
+    before = (await hq.get("/api/assets")).json()["total"]
+    free = assets.CODES.assets.make(70_000_002)
+    data = (
+        "tag,name,category_code,department\n"
+        f"{free},new,0103,GZ\n"
+        f"{sz['tag']},hijacked,0103,GZ\n"
+        f"{ours['tag']},renamed,{ours['categoryCode']},GZ-TH\n"
+    ).encode()
+    r = await _import(admin, "book.csv", data)
+    assert r.status_code == 400, r.text
+    body = r.json()
+    assert body["error"] == "import-failed"
+    assert body["errors"] == [
+        {"row": 3, "column": "tag", "message": f"{sz['tag']} is the tag of an asset in a unit you do not manage"}
+    ]
+    assert (await hq.get(f"/api/assets/{sz['id']}")).json()["name"] == sz["name"]
+    assert (await hq.get(f"/api/assets/{ours['id']}")).json()["name"] == ours["name"]
+    assert (await hq.get("/api/assets")).json()["total"] == before
+    # the same rows from head office, which manages every unit: imported
+    r = await _import(hq, "book.csv", data)
+    assert r.status_code == 200, r.text
+    assert (r.json()["created"], r.json()["updated"]) == (1, 2)

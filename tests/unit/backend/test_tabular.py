@@ -7,6 +7,7 @@ import csv
 import io
 import struct
 import zipfile
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -272,12 +273,61 @@ def test_a_row_with_more_cells_than_excel_has_columns_is_unreadable() -> None:
         read_table("book.xlsx", raw_xlsx(f'<row r="1">{s("A1", "name")}</row><row r="2">{cells}</row>'))
 
 
-def test_too_many_cells_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tabular, "MAX_CELLS", 10)
-    rows = "".join(f'<row r="{r}">{s(f"A{r}", "x")}</row>' for r in range(1, 20))
+def test_cells_with_values_are_bounded_by_the_rows_of_the_headed_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tabular, "CELL_MARGIN", 5)
+    head = f'<row r="1">{s("A1", "name")}{s("B1", "model")}</row>'
+    full = "".join(f'<row r="{r}">{s(f"A{r}", "x")}{s(f"B{r}", "y")}</row>' for r in range(2, 12))
+    assert len(read_table("book.xlsx", raw_xlsx(head + full), max_rows=10)) == 10  # 22 values: 11 rows x 2 + 5
+    # the same rows with values in two columns nobody headed: 42 values, more than 11 x 2 + 5
+    wide = "".join(
+        f'<row r="{r}">{s(f"A{r}", "x")}{s(f"B{r}", "y")}{s(f"C{r}", "z")}{s(f"D{r}", "w")}</row>' for r in range(2, 12)
+    )
     with pytest.raises(SpreadsheetTooLarge) as e:
-        read_table("book.xlsx", raw_xlsx(rows))
-    assert e.value.code == "too-many-cells"
+        read_table("book.xlsx", raw_xlsx(head + wide), max_rows=10)
+    assert e.value.status == 413 and e.value.code == "too-many-cells"
+    assert "more than 27 cells with values" in e.value.detail and "2 columns headed in row 1" in e.value.detail
+    assert e.value.params == {"most": 27, "rows": 10, "columns": 2}
+
+
+def test_the_value_cell_bound_follows_the_import_not_a_fixed_five_million() -> None:
+    rows = tabular.MAX_IMPORT_ROWS + 1  # and the heading
+    assert tabular.value_cell_bound(rows, 12) == rows * 12 + tabular.CELL_MARGIN < 1_000_000
+    assert tabular.value_cell_bound(rows, 0) == tabular.CELL_MARGIN  # no heading: nothing is imported
+    assert tabular.MAX_EMPTY_CELLS * 20 <= 5_000_000
+
+
+def test_empty_formatted_cells_are_refused_long_before_five_million(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reviewer's sheet: a heading, then rows of ``<c r=".." s=".."/>`` and no values (5 million of
+    them cost 33 s per import); at the real bound, refused after MAX_EMPTY_CELLS and before openpyxl."""
+    loaded: list[Any] = []
+    monkeypatch.setattr("openpyxl.load_workbook", lambda *a, **k: loaded.append(a))
+    per_row = 10_000
+    rows = [f'<row r="1">{s("A1", "name")}{s("B1", "category_code")}</row>']
+    for r in range(2, 2 + tabular.MAX_EMPTY_CELLS // per_row + 1):
+        cells = "".join(f'<c r="{"ABCDEFGH"[i % 8]}{r}" s="{i % 10}"/>' for i in range(per_row))
+        rows.append(f'<row r="{r}">{cells}</row>')
+    with pytest.raises(SpreadsheetTooLarge) as e:
+        read_table("book.xlsx", raw_xlsx("".join(rows)))
+    assert e.value.status == 413 and e.value.code == "too-many-cells"
+    assert f"more than {tabular.MAX_EMPTY_CELLS:,} empty cells" in e.value.detail and "Clear All" in e.value.detail
+    assert loaded == []
+
+
+def test_a_million_rows_without_cells_count_as_empty_cells() -> None:
+    rows = "".join(f'<row r="{r}" ht="20" customHeight="1"/>' for r in range(3, 4 + tabular.MAX_EMPTY_CELLS))
+    data = raw_xlsx(f'<row r="1">{s("A1", "name")}</row><row r="2">{s("A2", "x")}</row>{rows}')
+    with pytest.raises(SpreadsheetTooLarge) as e:
+        read_table("book.xlsx", data)
+    assert e.value.code == "too-many-cells" and "empty cells or rows" in e.value.detail
+
+
+def test_a_few_empty_formatted_cells_are_fine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tabular, "MAX_EMPTY_CELLS", 4)
+    styled = "".join(f'<row r="{r}"><c r="A{r}" s="1"/></row>' for r in range(3, 7))
+    data = raw_xlsx(f'<row r="1">{s("A1", "name")}</row><row r="2">{s("A2", "x")}</row>{styled}')
+    assert read_table("book.xlsx", data) == [{"name": "x"}]
+    with pytest.raises(SpreadsheetTooLarge, match="more than 4 empty cells"):
+        read_table("book.xlsx", raw_xlsx(f'<row r="1">{s("A1", "name")}</row>{styled}<row r="9"><c r="A9"/></row>'))
 
 
 def test_a_value_a_million_rows_down_is_refused_not_padded_to() -> None:
@@ -322,6 +372,77 @@ def test_formulas_give_their_saved_result_and_are_never_evaluated() -> None:
     assert "formula" in e.value.extra["errors"][0]["message"]
     data = raw_xlsx(f'<row r="1">{s("A1", "name")}{s("B1", "model")}</row><row r="2">{s("A2", "a")}{saved}</row>')
     assert read_table("book.xlsx", data) == [{"name": "a", "model": "2"}]
+
+
+SST_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+
+
+def sst_xlsx(sheet_data: str, strings: Iterable[str], part: str = "xl/sharedStrings.xml") -> bytes:
+    """A minimal workbook with a shared strings table (declared in the content types, as openpyxl
+    finds it) at ``part``; cells refer to it as ``<c t="s"><v>index</v></c>``."""
+    sst = f'<?xml version="1.0" encoding="UTF-8"?><sst {NS}>' + "".join(f"<si><t>{x}</t></si>" for x in strings)
+    sst += "</sst>"
+    types = PARTS["[Content_Types].xml"].replace(
+        "</Types>", f'<Override PartName="/{part}" ContentType="{SST_TYPE}"/></Types>'
+    )
+    sheet = f'<?xml version="1.0" encoding="UTF-8"?><worksheet {NS}><sheetData>{sheet_data}</sheetData></worksheet>'
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in {**PARTS, "[Content_Types].xml": types}.items():
+            z.writestr(name, text)
+        z.writestr("xl/worksheets/sheet1.xml", sheet)
+        z.writestr(part, sst)
+    return buf.getvalue()
+
+
+def ref(cell: str, index: int) -> str:
+    return f'<c r="{cell}" t="s"><v>{index}</v></c>'
+
+
+SST_SHEET = f'<row r="1">{ref("A1", 0)}{ref("B1", 1)}</row><row r="2">{ref("A2", 2)}{ref("B2", 3)}</row>'
+
+
+def test_shared_strings_are_read_as_the_sheet_refers_to_them() -> None:
+    assert read_table("book.xlsx", sst_xlsx(SST_SHEET, ["name", "model", "x", "y", "unused"])) == [
+        {"name": "x", "model": "y"}
+    ]
+
+
+@pytest.mark.parametrize("part", ["xl/sharedStrings.xml", "xl/elsewhere.xml"])
+def test_a_shared_strings_table_far_larger_than_the_sheet_is_refused_before_openpyxl_reads_it(
+    monkeypatch: pytest.MonkeyPatch, part: str
+) -> None:
+    """The reviewer's workbook: a heading and millions of small, varied shared strings (6 million cost
+    55 s and 1 GB in openpyxl's read_string_table); refused after the sheet's values + the margin."""
+    read: list[Any] = []
+    monkeypatch.setattr("openpyxl.reader.excel.read_string_table", lambda src: read.append(src) or [])
+    many = (f"{i:x}" for i in range(tabular.SHARED_STRINGS_MARGIN + 10))
+    data = sst_xlsx(SST_SHEET, many, part)
+    assert len(data) < 2 << 20  # small on the wire; compressed well under the ratio bound
+    with pytest.raises(SpreadsheetTooLarge) as e:
+        read_table("book.xlsx", data)
+    assert e.value.status == 413 and e.value.code == "too-many-strings"
+    most = 4 + tabular.SHARED_STRINGS_MARGIN
+    assert f"more than {most:,} entries" in e.value.detail and "only 4 cells with values" in e.value.detail
+    assert "new workbook" in e.value.detail
+    assert read == []
+
+
+def test_other_sheets_texts_fit_in_the_margin(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tabular, "SHARED_STRINGS_MARGIN", 3)
+    assert read_table("book.xlsx", sst_xlsx(SST_SHEET, ["name", "model", "x", "y", "a", "b", "c"])) == [
+        {"name": "x", "model": "y"}
+    ]
+    with pytest.raises(SpreadsheetTooLarge, match="more than 7 entries"):
+        read_table("book.xlsx", sst_xlsx(SST_SHEET, ["name", "model", "x", "y", "a", "b", "c", "d"]))
+
+
+def test_the_text_of_the_shared_strings_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tabular, "MAX_SHARED_TEXT", 100)
+    assert read_table("book.xlsx", sst_xlsx(SST_SHEET, ["name", "model", "x", "y" * 90]))[0]["model"] == "y" * 90
+    with pytest.raises(SpreadsheetTooLarge) as e:
+        read_table("book.xlsx", sst_xlsx(SST_SHEET, ["name", "model", "x", "y" * 95]))
+    assert e.value.code == "too-many-strings" and "more than 100 characters" in e.value.detail
 
 
 def test_formula_text_in_a_csv_is_just_text() -> None:
