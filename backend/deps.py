@@ -34,7 +34,6 @@ class Services:
         """Tell connected devices that rows they may see changed (after commit)."""
         self.channels.publish({"v": version, "users": sorted(users), "paths": sorted(paths)}, channels=["pokes"])
 
-
     def sessions_ended(self, users: Iterable[str] = (), devices: Iterable[str] = ()) -> None:
         """Tell live event streams that these users' or devices' sessions may have ended (revoked,
         disabled, signed out); each one checks its own session and closes if it has."""

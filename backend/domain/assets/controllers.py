@@ -127,6 +127,8 @@ class AssetController(Controller):
             headers={
                 "Content-Disposition": f'attachment; filename="labels-{batch["id"][:8]}.pdf"',
                 "X-Label-Batch": batch["id"],
+                # tags asked for that were not labelled (assets one may see but whose unit one does not manage)
+                "X-Labels-Skipped": str(len(set(data.tags)) - len(found) if not data.all else 0),
             },
         )
 

@@ -266,9 +266,7 @@ async def _check_refs(tx: WriteTx, values: dict[str, Any]) -> None:
         # Custody lets its holder read the asset: it is handed only to staff of units whose assets
         # the actor manages, as a customer is assigned only to reps of the manager's own team.
         if not tx.actor.asset_write_scope.sees_path(tx.cache[key]):
-            raise OutOfScope(
-                "The custodian must belong to a unit whose assets you manage.", params={"entity": "user"}
-            )
+            raise OutOfScope("The custodian must belong to a unit whose assets you manage.", params={"entity": "user"})
     location = values.get("location_id")
     if location is not None:
         loc = await tx.get(LOCATIONS, location)
@@ -738,19 +736,34 @@ LABEL_LAYOUTS = {"a4": "a4-3x8", "50x30": "thermal-50x30"}
 
 
 async def assets_for_labels(session: AsyncSession, actor: Actor | None, tags: list[str] | None) -> list[Asset]:
-    """The assets to label, in tag order: all (in the actor's scope; every one from the command line)
-    or the given tags — every one of which must exist, or nothing is printed."""
-    q = select(Asset)
-    if actor is not None:  # the assets the actor manages (custody of an asset is no right to label it)
-        q = q.join(OrgUnit, OrgUnit.id == Asset.org_unit_id).where(actor.asset_write_scope.path_clause(OrgUnit.path))
+    """The assets to label, in tag order: all the actor manages (every one from the command line), or
+    the given tags — every one of which must be an asset the actor may see, or nothing is printed.
+    Of those, the ones in units the actor manages are labelled: custody of an asset is no right to
+    print its label (the app's list holds both; the skipped are counted by the caller), and when it
+    leaves none, the request is refused."""
+    managed = select(Asset)
+    if actor is not None:
+        managed = managed.join(OrgUnit, OrgUnit.id == Asset.org_unit_id).where(
+            actor.asset_write_scope.path_clause(OrgUnit.path)
+        )
     if tags is None:
-        return list((await session.execute(q.order_by(Asset.tag))).scalars())
+        return list((await session.execute(managed.order_by(Asset.tag))).scalars())
     wanted = list(dict.fromkeys(valid_tag(t) for t in tags))
+    visible = scoped_assets(actor) if actor is not None else select(Asset)
+    seen: dict[str, Asset] = {}
     found: dict[str, Asset] = {}
     for i in range(0, len(wanted), 500):
-        for a in (await session.execute(q.where(Asset.tag.in_(wanted[i : i + 500])))).scalars():
+        chunk = wanted[i : i + 500]
+        for a in (await session.execute(visible.where(Asset.tag.in_(chunk)))).scalars():
+            seen[a.tag] = a
+        for a in (await session.execute(managed.where(Asset.tag.in_(chunk)))).scalars():
             found[a.tag] = a
-    _all_found(wanted, found, "asset")
+    _all_found(wanted, seen, "asset")
+    if not found:
+        raise OutOfScope(
+            "You may see these assets but not print their labels: they belong to units you do not manage.",
+            params={"entity": "asset", "tags": wanted[:20]},
+        )
     return [found[t] for t in sorted(found)]
 
 

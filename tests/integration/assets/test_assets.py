@@ -284,3 +284,20 @@ async def test_import_of_a_tag_of_another_units_asset_is_a_row_error_not_a_404(l
     r = await _import(hq, "book.csv", data)
     assert r.status_code == 200, r.text
     assert (r.json()["created"], r.json()["updated"]) == (1, 2)
+
+
+async def test_labels_of_assets_held_in_another_unit_are_left_out_and_counted(login):
+    """The app prints the labels of the assets on its list; an asset admin's list also holds assets
+    they are custodian of in units they do not manage: those are left out and counted."""
+    admin = await login("assetadmin")
+    everything = (await admin.get("/api/assets", params={"limit": 500})).json()["items"]
+    gz_unit = admin.user["orgUnit"]["id"]
+    units = {u["id"]: u["path"] for u in (await (await login("admin")).get("/api/org-units")).json()}
+    mine = [a["tag"] for a in everything if units[a["orgUnitId"]].startswith(units[gz_unit])][:2]
+    held = [a["tag"] for a in everything if not units[a["orgUnitId"]].startswith(units[gz_unit])][:1]
+    assert mine and held, "the demo gives the asset admin custody of assets elsewhere"
+    r = await admin.post("/api/assets/labels", {"tags": mine + held})
+    assert r.status_code == 200 and r.headers["x-labels-skipped"] == "1", r.text[:200]
+    assert sorted(u.rsplit("/t/", 1)[1] for u in _decode_pdf(r.content)) == sorted(mine)
+    r = await admin.post("/api/assets/labels", {"tags": held})
+    assert r.status_code == 403 and r.json()["error"] == "out-of-scope", r.text
