@@ -165,9 +165,7 @@ def test_demo_with_a_short_password_says_so_in_one_line_and_stores_nothing(tmp_p
     assert "demo data loaded" in out
     assert verifies(site.password_hash("admin"), "long-enough-42")
     # the users' creation is in the audit trail, as every write is
-    assert site.query("SELECT count(*) FROM audit_log WHERE entity = 'user' AND action = 'create'") == [
-        (len(USERS),)
-    ]
+    assert site.query("SELECT count(*) FROM audit_log WHERE entity = 'user' AND action = 'create'") == [(len(USERS),)]
 
 
 def test_a_bad_setting_is_one_line_not_a_traceback(tmp_path):
