@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import Phone
+from tests.e2e.conftest import PASSWORD, Phone
 
 
 async def _check(ph: Phone, name: str) -> None:
@@ -240,3 +240,30 @@ async def test_a_first_sync_shows_its_progress(browser, db_url, tmp_path):
         assert await ph.page.query_selector("[data-testid=sync-facts] progress") is None
         assert ph.foreign == [] and ph.errors == []
         await ctx.close()
+
+
+async def test_at_the_device_limit_the_user_picks_a_device_to_sign_out(phone, live):
+    """Past the device limit a sign-in is refused with the account's devices; nothing is signed out
+    until the person picks one, which then stops at once while the new phone carries on."""
+    live["services"].settings.auth.max_devices_per_user = 1
+    try:
+        old = await phone("en")
+        await old.login("rep2")
+        new = await phone("zh-CN")
+        await new.page.goto(new.url + "/")
+        await new.page.fill("input[name=username]", "rep2")
+        await new.page.fill("input[name=password]", PASSWORD)
+        await new.page.click("button[type=submit]")
+        await new.page.wait_for_selector("[data-testid=too-many-devices] li button")
+        await new.screen("01c-too-many-devices")
+        assert len(await new.page.query_selector_all("[data-testid=too-many-devices] li button")) == 1
+        r = await old.page.evaluate("outpost.store.request('/api/auth/me', undefined, 'GET').then(r => r.status)")
+        assert r == 200  # nothing signed out unasked
+        await new.page.click("[data-testid=too-many-devices] li button")
+        await new.page.wait_for_selector("[data-testid=sync-pill]")
+        await new.synced()
+        r = await old.page.evaluate("outpost.store.request('/api/auth/me', undefined, 'GET').then(r => r.body.error)")
+        assert r == "device-revoked"
+        assert new.errors == [] and old.errors == []
+    finally:
+        live["services"].settings.auth.max_devices_per_user = 10

@@ -21,7 +21,7 @@ export const en = {
   'login.otherUser':
     'This phone holds changes by {owner} that have not reached the server ({count}). Sign in as {owner} to send them, or export them first.',
   'login.discardOther': 'Delete those changes and sign in',
-  'login.tooManyDevices': 'This account is signed in on {count} devices, the most allowed. To sign in here, choose one to sign out.',
+  'login.tooManyDevices': 'This account has reached its limit of signed-in devices ({count}). To sign in here, choose one to sign out.',
   'login.replaceWarning': 'Changes not yet sent from that device will not arrive. Choose one you no longer use, or sync it first.',
   'login.replaceDevice': 'Sign out {name} here and sign in',
   'login.deviceSeen': 'Last used {seen} · last sync {synced}',
