@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 
 from backend.db.migrate import upgrade
-from bench.sync.env import _free_port, machine
+from bench.sync.env import _free_port, machine, wait_for_health
 
 USERNAME = "bench-rep"
 PASSWORD = "bench-pass-123"
@@ -117,17 +117,7 @@ async def run(args: argparse.Namespace) -> str:
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120, limits=limits) as logins,
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as health,
         ):
-            for _ in range(300):
-                if proc.returncode is not None:
-                    raise RuntimeError(f"the server exited with {proc.returncode}")
-                try:
-                    if (await health.get("/api/health")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-            else:
-                raise RuntimeError("the server did not answer /api/health within 30 s")
+            await wait_for_health(health, proc)
             # the devices, one after another (and the connections warmed up)
             devices = [(await _login(logins, None, f"phone {i}"))[1] for i in range(args.logins)]
             await _health_samples(health, 30)

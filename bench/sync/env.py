@@ -258,17 +258,7 @@ async def uvicorn_server(settings: Settings) -> AsyncIterator[httpx.AsyncClient]
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
-            for _ in range(300):
-                if proc.returncode is not None:
-                    raise RuntimeError(f"the server exited with {proc.returncode}")
-                try:
-                    if (await client.get("/api/health")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-            else:
-                raise RuntimeError("the server did not answer /api/health within 30 s")
+            await wait_for_health(client, proc)
             yield client
     finally:
         if proc.returncode is None:
@@ -285,3 +275,17 @@ async def login(http: httpx.AsyncClient, username: str, password: str, device: s
     r.raise_for_status()
     body = r.json()
     return Device(http, body["deviceId"], body["user"]["id"], body["accessToken"])
+
+
+async def wait_for_health(client: httpx.AsyncClient, proc: asyncio.subprocess.Process) -> None:
+    """Until the server process answers /api/health (30 s at most; its exit is an error)."""
+    for _ in range(300):
+        if proc.returncode is not None:
+            raise RuntimeError(f"the server exited with {proc.returncode}")
+        try:
+            if (await client.get("/api/health")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError("the server did not answer /api/health within 30 s")

@@ -7,7 +7,6 @@ import asyncio
 import csv
 import io
 import threading
-import zipfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +18,7 @@ from openpyxl import load_workbook
 from backend import tabular
 from backend.domain.assets import controllers
 from tests.support import Session, new_uuid
-from tests.unit.backend.test_tabular import NS, PARTS, raw_xlsx, ref, s, sst_xlsx
+from tests.unit.backend.test_tabular import raw_xlsx, ref, s, sst_xlsx, zip_bomb
 
 NOTES = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3", "\tx", "\r=1+1"]
 
@@ -128,16 +127,7 @@ async def _total(s: Session) -> int:
 
 
 def _bomb() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, text in PARTS.items():
-            z.writestr(name, text)
-        with z.open("xl/worksheets/sheet1.xml", "w") as w:
-            w.write(f'<worksheet {NS}><sheetData><row r="1">'.encode())
-            for _ in range(300):
-                w.write(b"0" * (1 << 20))
-            w.write(b"</row></sheetData></worksheet>")
-    return buf.getvalue()
+    return zip_bomb(b"0")
 
 
 HEAD = f'<row r="1">{s("A1", "name")}{s("B1", "category")}{s("C1", "department")}</row>'

@@ -194,18 +194,23 @@ def row_widths(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return widths
 
 
-def test_a_zip_bomb_is_refused_before_it_is_expanded() -> None:
+def zip_bomb(filler: bytes = b" ") -> bytes:
+    """A .xlsx of ~300 KB whose sheet expands to 300 MB (of ``filler`` inside valid XML)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for name, text in PARTS.items():
             z.writestr(name, text)
         with z.open("xl/worksheets/sheet1.xml", "w") as w:
             w.write(f'<worksheet {NS}><sheetData><row r="1">'.encode())
-            chunk = b" " * (1 << 20)
-            for _ in range(300):  # 300 MB of spaces inside valid XML
+            chunk = filler * (1 << 20)
+            for _ in range(300):
                 w.write(chunk)
             w.write(b"</row></sheetData></worksheet>")
-    data = buf.getvalue()
+    return buf.getvalue()
+
+
+def test_a_zip_bomb_is_refused_before_it_is_expanded() -> None:
+    data = zip_bomb()
     assert len(data) < 512 * 1024
     with pytest.raises(SpreadsheetTooLarge) as e:
         read_table("book.xlsx", data)
