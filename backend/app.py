@@ -184,7 +184,7 @@ def _declare_common_responses(*handlers: Any) -> None:
 
 
 def register_contexts() -> None:
-    """Register the synced contexts' mutations, preloaders and pull views with backend/sync/registry.py.
+    """Register the synced contexts' mutations, preloaders and pull views with backend/kernel/registry.py.
 
     Importing a context's ``mutators`` module registers them. The composition root is the one place
     that knows which contexts exist: the registry imports no context.

@@ -19,7 +19,7 @@ from backend.db.base import new_id
 from backend.db.engine import Database
 from backend.domain.customers import services as customers
 from backend.domain.org.models import OrgUnit
-from backend.sync.changes import WriteTx, write_tx
+from backend.kernel.tx import WriteTx, write_tx
 from sync_protocol import mutations as m
 from sync_protocol.hlc import Hlc
 

@@ -31,7 +31,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, true
 
 from backend.domain.customers.models import Customer
 from backend.domain.org.models import OrgUnit
-from backend.sync.models import ChangeLog
+from backend.kernel.models import ChangeLog
 
 Audience = tuple[str | None, str | None]
 """Who a row is visible to, by assignment and by place: (assigned user id, org path)."""

@@ -14,7 +14,7 @@ with the page's ``clear``/``del`` ops as its patch, then the page's put ops as o
 client can hand to its database as it is, without parsing it itself.
 
 A pull runs in one snapshot (REPEATABLE READ on PostgreSQL; a read transaction on SQLite), so the
-change counter, the rows and ``lastMutationIds`` agree. Versions commit in order (changes.py), so
+change counter, the rows and ``lastMutationIds`` agree. Versions commit in order (backend/kernel/tx.py), so
 every entry ≤ V is visible and nothing is skipped.
 """
 
@@ -35,10 +35,11 @@ from backend.auth.scope import Actor
 from backend.db.base import utcnow
 from backend.db.engine import Database, is_transient
 from backend.errors import Conflict
-from backend.sync.changes import current_version
-from backend.sync.models import ChangeLog, Rejection, SyncClient
+from backend.kernel.models import ChangeLog
+from backend.kernel.registry import VIEWS, EntityView
+from backend.kernel.tx import current_version
+from backend.sync.models import Rejection, SyncClient
 from backend.sync.push import check_client
-from backend.sync.registry import VIEWS, EntityView
 from sync_protocol.envelopes import PullRequest
 
 _encode = msgspec.json.Encoder().encode

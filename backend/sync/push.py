@@ -29,9 +29,9 @@ from backend.auth.scope import Actor
 from backend.db.base import utcnow
 from backend.db.engine import Database, is_transient
 from backend.errors import Conflict, DomainError, PermissionDenied, Unavailable
-from backend.sync.changes import PokeFn, WriteTx, write_tx
+from backend.kernel.registry import MUTATORS, PRELOADERS, MutatorSpec
+from backend.kernel.tx import PokeFn, WriteTx, write_tx
 from backend.sync.models import Rejection, SyncClient
-from backend.sync.registry import MUTATORS, PRELOADERS, MutatorSpec
 from sync_protocol import hlc as hlc_mod
 from sync_protocol.base import MAX_ARGS_BYTES, MAX_ARGS_DEPTH, measure, storable
 from sync_protocol.envelopes import Mutation, PushRequest

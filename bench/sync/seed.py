@@ -26,12 +26,11 @@ from backend.auth.services import AuthService
 from backend.auth.tokens import Tokens
 from backend.db.engine import Database
 from backend.demo import load
-from backend.domain.audit.models import AuditEntry
 from backend.domain.customers.models import Contact, Customer, CustomerAssignment
 from backend.domain.org.models import OrgUnit
+from backend.kernel.conflicts import stamp
+from backend.kernel.models import AuditEntry, ChangeLog, SyncState
 from backend.settings import Settings
-from backend.sync.conflicts import stamp
-from backend.sync.models import ChangeLog, SyncState
 from sync_protocol.hlc import Hlc
 
 PASSWORD = "bench-password-123"

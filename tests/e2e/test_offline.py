@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 import httpx
 from sqlalchemy import func, select
 
-from backend.domain.audit.models import AuditEntry
 from backend.domain.customers.models import Contact, Customer
+from backend.kernel.models import AuditEntry
 from tests.e2e.conftest import PASSWORD
 from tests.support import login
 

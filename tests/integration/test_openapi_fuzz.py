@@ -30,8 +30,8 @@ from backend.auth.services import AuthService
 from backend.auth.tokens import Tokens
 from backend.db.engine import Database
 from backend.demo import load
+from backend.kernel.registry import MUTATORS
 from backend.settings import Settings
-from backend.sync.registry import MUTATORS
 from sync_protocol.envelopes import PROTOCOL_VERSION, SCHEMA_VERSION
 from tests import support
 from tests.conftest import DEMO_PASSWORD

@@ -25,12 +25,12 @@ from sqlalchemy import select
 from backend.auth.models import User
 from backend.auth.scope import Actor
 from backend.db.engine import Database
-from backend.domain.audit.models import AuditEntry
 from backend.domain.customers.models import Contact, Customer
 from backend.domain.org.models import OrgUnit
-from backend.sync.changes import current_version
-from backend.sync.models import Conflict, Rejection, SyncClient
-from backend.sync.registry import VIEWS
+from backend.kernel.models import AuditEntry, Conflict
+from backend.kernel.registry import VIEWS
+from backend.kernel.tx import current_version
+from backend.sync.models import Rejection, SyncClient
 from sync_protocol.client import SyncClient as Client
 from sync_protocol.hlc import HybridClock
 

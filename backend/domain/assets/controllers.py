@@ -23,7 +23,7 @@ from backend.domain.assets.schemas import (
     LocationValue,
 )
 from backend.errors import TooLarge, ValidationFailed
-from backend.sync.changes import write_tx
+from backend.kernel.tx import write_tx
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 #: Uploads read at once (a thread each, competing with the event loop for the GIL); later ones wait

@@ -10,7 +10,7 @@ from backend.auth.scope import Actor
 from backend.domain.assets import services
 from backend.domain.assets.models import Asset, Location
 from backend.domain.org.models import OrgUnit
-from backend.sync.registry import EntityView, register_view
+from backend.kernel.registry import EntityView, register_view
 
 _asset = Asset.__table__
 _location = Location.__table__

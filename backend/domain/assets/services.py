@@ -27,11 +27,11 @@ from backend.domain.assets.models import (
     LabelBatchItem,
     Location,
 )
-from backend.domain.audit.models import AuditEntry
 from backend.domain.org.models import OrgUnit
 from backend.errors import NotFound, OutOfScope, PermissionDenied, ValidationFailed
+from backend.kernel.models import AuditEntry
+from backend.kernel.tx import Row, WriteTx
 from backend.settings import AssetSettings
-from backend.sync.changes import Row, WriteTx
 from backend.tabular import MAX_IMPORT_ROWS, ImportFailed
 from scanner.tags import InvalidTag, TagFormat
 

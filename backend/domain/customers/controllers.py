@@ -20,7 +20,7 @@ from backend.domain.customers.schemas import (
     HistoryEntry,
 )
 from backend.errors import NotFound
-from backend.sync.changes import write_tx
+from backend.kernel.tx import write_tx
 
 
 class CustomerController(Controller):

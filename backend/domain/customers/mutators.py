@@ -10,8 +10,8 @@ from backend.auth.scope import CustomerScope
 from backend.domain.customers import services
 from backend.domain.customers.models import Contact, Customer
 from backend.domain.org.models import OrgUnit
-from backend.sync.models import Conflict
-from backend.sync.registry import EntityView, register_mutator, register_preloader, register_view
+from backend.kernel.models import Conflict
+from backend.kernel.registry import EntityView, register_mutator, register_preloader, register_view
 from sync_protocol import mutations as m
 
 register_mutator("customer.create", m.CustomerCreate, services.create_customer)

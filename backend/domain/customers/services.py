@@ -13,15 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.models import User
 from backend.auth.scope import Actor
 from backend.db.base import new_id, utcnow
-from backend.domain.audit.models import AuditEntry
 from backend.domain.customers.models import Contact, Customer, CustomerAssignment
 from backend.domain.org.models import OrgUnit
 from backend.domain.org.services import org_path
 from backend.errors import Conflict, NotFound, OutOfScope, PermissionDenied, ValidationFailed
-from backend.sync.changes import Row, WriteTx
-from backend.sync.conflicts import Merge, merge, stamp
-from backend.sync.models import Conflict as ConflictRow
-from backend.sync.wire import WireShape
+from backend.kernel.conflicts import Merge, merge, stamp
+from backend.kernel.models import AuditEntry
+from backend.kernel.models import Conflict as ConflictRow
+from backend.kernel.tx import Row, WriteTx
+from backend.kernel.wire import WireShape
 from sync_protocol import mutations as m
 
 CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
@@ -399,7 +399,7 @@ def _merge_and_apply(
     customer_id: str,
     audience: tuple[str | None, str | None],
 ) -> Merge:
-    """Merge an update into a row field by field (conflicts.py), write what won, keep what lost."""
+    """Merge an update into a row field by field (backend/kernel/conflicts.py), write what won, keep what lost."""
     result = merge(
         {f: row[f] for f in fields},
         row.field_meta or {},

@@ -16,7 +16,7 @@ from backend.domain.stocktake.schemas import (
     StocktakeCreate,
     StocktakeValue,
 )
-from backend.sync.changes import write_tx
+from backend.kernel.tx import write_tx
 from sync_protocol import mutations as m
 
 

@@ -10,7 +10,7 @@ from backend.auth.scope import Actor
 from backend.domain.org.models import OrgUnit
 from backend.domain.stocktake import services
 from backend.domain.stocktake.models import Stocktake, StocktakeItem, StocktakeScan
-from backend.sync.registry import EntityView, register_mutator, register_view
+from backend.kernel.registry import EntityView, register_mutator, register_view
 from sync_protocol import mutations as m
 
 register_mutator("stocktake.scan", m.StocktakeScan, services.scan)

@@ -36,7 +36,7 @@ from backend.domain.stocktake.models import (
     StocktakeScan,
 )
 from backend.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from backend.sync.changes import Row, WriteTx
+from backend.kernel.tx import Row, WriteTx
 from scanner.tags import InvalidTag
 from sync_protocol import mutations as m
 

@@ -12,9 +12,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from backend.domain.audit.models import AuditEntry
 from backend.domain.customers.models import Contact, Customer, CustomerAssignment
-from backend.sync.models import ChangeLog
+from backend.kernel.models import AuditEntry, ChangeLog
 from sync_protocol.hlc import Hlc
 from tests.support import new_uuid, statements
 

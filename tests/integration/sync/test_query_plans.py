@@ -7,7 +7,7 @@ from backend.auth.models import User
 from backend.auth.scope import Actor
 from backend.db.engine import Database
 from backend.domain.customers.models import Customer
-from backend.sync.registry import VIEWS
+from backend.kernel.registry import VIEWS
 from tests.support import new_uuid
 
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from backend.domain.audit.models import AuditEntry
 from backend.domain.customers.models import Customer
-from backend.sync.models import Conflict, Rejection, SyncClient
+from backend.kernel.models import AuditEntry, Conflict
+from backend.sync.models import Rejection, SyncClient
 from sync_protocol.hlc import Hlc, HybridClock
 from tests.support import new_uuid, statements
 

@@ -7,7 +7,7 @@ import sqlite3
 from sqlalchemy.exc import OperationalError
 
 from backend.domain.customers import services
-from backend.sync.registry import MUTATORS, MutatorSpec
+from backend.kernel.registry import MUTATORS, MutatorSpec
 from tests.support import new_uuid
 
 

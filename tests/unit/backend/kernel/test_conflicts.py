@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend.sync.conflicts import merge, stamp
+from backend.kernel.conflicts import merge, stamp
 
 H1 = "001700000000000:00000:a"
 H2 = "001700000000001:00000:b"

@@ -9,7 +9,7 @@ from sqlalchemy import insert, select
 from backend.auth.models import User
 from backend.auth.scope import Actor
 from backend.domain.customers.models import Contact, Customer
-from backend.sync.registry import VIEWS
+from backend.kernel.registry import VIEWS
 from tests.support import new_uuid
 
 AWKWARD = 'Quote " back\\slash \n tab\t ctrl\x01 表情😀 </script> \u2028'

@@ -6,7 +6,7 @@ access, datetime parsing and ``isoformat``, JSON decoding of lists) cost ~12 µs
 server's time per page. ``WireShape.put_op`` has the database write each ``put`` op as JSON text
 (SQLite's ``json_object``, PostgreSQL's ``json_build_object``); the page is those texts joined and
 sent as they are. ``WireShape.value`` is the same shape for one row in Python (REST answers, rows a
-transaction holds). tests/integration/sync/test_wire.py checks both agree, on both engines.
+transaction holds). tests/integration/kernel/test_wire.py checks both agree, on both engines.
 
 Value kinds: ``value`` (text, number or null as stored), ``datetime`` (UTC, ``datetime.isoformat``),
 ``date`` (ISO), ``list`` (a JSON list column; null or not a list reads as ``[]``).

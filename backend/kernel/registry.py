@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select
 
 from backend.auth.scope import Actor
-from backend.sync.wire import WireShape
+from backend.kernel.wire import WireShape
 from sync_protocol.base import StrictWireModel
 
 MutatorFn = Callable[[Any, Any], Awaitable[Any]]
@@ -31,7 +31,7 @@ class EntityView:
     select: Callable[[Actor], Select]
     id_column: Any
     value: Callable[[Any], dict[str, Any]]
-    #: The same value built by the database, for entities that come by the thousand (backend/sync/wire.py).
+    #: The same value built by the database, for entities that come by the thousand (backend/kernel/wire.py).
     wire: WireShape | None = None
 
 

@@ -26,8 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.scope import Actor, Audience
 from backend.db.base import Base, utcnow
 from backend.db.engine import Database
-from backend.domain.audit.models import AuditEntry
-from backend.sync.models import ChangeLog, SyncState
+from backend.kernel.models import AuditEntry, ChangeLog, SyncState
 
 CHANGE_LOG: Table = ChangeLog.__table__  # type: ignore[assignment]
 AUDIT_LOG: Table = AuditEntry.__table__  # type: ignore[assignment]
