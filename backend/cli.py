@@ -138,8 +138,9 @@ def cmd_labels(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from backend.db.engine import Database
+    from backend.domain.assets import labels
     from backend.domain.assets import services as assets
-    from backend.errors import DomainError
+    from backend.errors import DomainError, ValidationFailed
 
     assets.configure(settings.assets)
     db = Database(settings.database_url, busy_timeout_ms=settings.db.sqlite_busy_timeout_ms)
@@ -156,18 +157,18 @@ def cmd_labels(settings: Settings, args: argparse.Namespace) -> int:
         try:
             async with db.read() as s:  # drawing takes seconds: not while holding the write lock
                 found: list[Any] = (
-                    await assets.locations_for_labels(s, None, tags)
+                    await labels.locations_for_labels(s, None, tags)
                     if args.locations
-                    else await assets.assets_for_labels(s, None, tags)
+                    else await labels.assets_for_labels(s, None, tags)
                 )
                 if not found:
-                    raise assets.ValidationFailed("There are no assets to label.", code="no-labels")
-                items = await assets.label_items(s, settings.app.public_url, found)
+                    raise ValidationFailed("There are no assets to label.", code="no-labels")
+                items = await labels.label_items(s, settings.app.public_url, found)
                 written = await asyncio.to_thread(
-                    assets.write_labels, items, args.layout, args.format, out, settings.assets.label_font
+                    labels.write_labels, items, args.layout, args.format, out, settings.assets.label_font
                 )
             async with db.write() as s:
-                batch = await assets.record_label_batch(
+                batch = await labels.record_label_batch(
                     s, None, found, source="cli", layout=args.layout, fmt=args.format
                 )
                 return written, batch

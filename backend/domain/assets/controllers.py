@@ -9,6 +9,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend import tabular
 from backend.deps import CurrentActor, Svc
+from backend.domain.assets import imports, labels
 from backend.domain.assets import services as svc
 from backend.domain.assets.schemas import (
     AssetCreate,
@@ -88,7 +89,7 @@ class AssetController(Controller):
     async def import_book(self, request: Request, actor: CurrentActor, services: Svc) -> ImportReport:
         """Import an asset book (.csv or .xlsx, form field ``file``): all rows or none, with a
         row-by-row error report."""
-        svc.require_importer(actor)  # before the body is read: nobody else makes the server parse a file
+        imports.require_importer(actor)  # before the body is read: nobody else makes the server parse a file
         if not request.content_type[0].startswith("multipart/form-data"):
             raise ValidationFailed("Send the file as multipart/form-data in the field 'file'.", code="no-file")
         form = await request.form()
@@ -103,24 +104,24 @@ class AssetController(Controller):
             tabular.read_table, filename, content, limiter=IMPORT_READERS
         )
         async with write_tx(services.db, actor, "import", services.poke) as tx:
-            return cast("ImportReport", await svc.import_assets(tx, rows))
+            return cast("ImportReport", await imports.import_assets(tx, rows))
 
     @post("/labels", status_code=200, media_type="application/pdf")
     async def labels(self, data: JSONBody[LabelRequest], actor: CurrentActor, services: Svc) -> Response[bytes]:
         """A PDF of labels; the print batch (which tags, when, by whom, reprints) is recorded."""
         if not data.all and not data.tags:
             raise ValidationFailed("Give the tags to print, or all: true.", code="no-labels")
-        svc.require_label_printer(actor)
+        labels.require_label_printer(actor)
         async with services.db.read() as s:  # drawing takes seconds: not while holding the write lock
             wanted = None if data.all else data.tags
             found: list[Any] = (
-                await svc.assets_for_labels(s, actor, wanted)
+                await labels.assets_for_labels(s, actor, wanted)
                 if data.kind == "asset"
-                else await svc.locations_for_labels(s, actor, wanted)
+                else await labels.locations_for_labels(s, actor, wanted)
             )
-            pdf = await svc.render_labels(s, services.settings, found, layout=data.layout)
+            pdf = await labels.render_labels(s, services.settings, found, layout=data.layout)
         async with services.db.write() as s:
-            batch = await svc.record_label_batch(s, actor, found, source="app", layout=data.layout, fmt="pdf")
+            batch = await labels.record_label_batch(s, actor, found, source="app", layout=data.layout, fmt="pdf")
         return Response(
             pdf,
             media_type="application/pdf",
@@ -140,9 +141,9 @@ class LabelBatchController(Controller):
     @get("/")
     async def list_batches(self, actor: CurrentActor, services: Svc) -> list[LabelBatchValue]:
         """Print runs of the units whose assets the caller manages (the command line's: admins only)."""
-        svc.require_label_printer(actor)
+        labels.require_label_printer(actor)
         async with services.db.read() as s:
-            return cast("list[LabelBatchValue]", await svc.list_label_batches(s, actor))
+            return cast("list[LabelBatchValue]", await labels.list_label_batches(s, actor))
 
 
 class LocationController(Controller):
