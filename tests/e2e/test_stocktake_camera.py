@@ -183,7 +183,7 @@ async def test_two_stocktakers_scan_offline_with_the_camera_and_reconcile(live, 
     assert foreign_requests == []  # ZXing's wasm came from our origin, not a CDN
 
     # the reconciliation on the server: each asset once, whoever scanned it
-    from backend.domain.stocktake.services import reconcile
+    from backend.domain.stocktake.reconciliation import reconcile
 
     async with live["services"].db.read() as s:
         report = await reconcile(s, c["st"].id)

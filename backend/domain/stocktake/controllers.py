@@ -7,6 +7,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend import tabular
 from backend.deps import CurrentActor, Svc
+from backend.domain.stocktake import reconciliation
 from backend.domain.stocktake import services as svc
 from backend.domain.stocktake.schemas import (
     Followup,
@@ -87,7 +88,8 @@ class StocktakeController(Controller):
         """Matched, missing, surplus, mislocated, seen twice, condition problems and the match rate
         (账实相符率), as the scans synced so far have it."""
         async with services.db.read() as s:
-            return cast("Reconciliation", await svc.reconciliation(s, actor, stocktake_id))
+            await svc.get_stocktake(s, actor, stocktake_id)
+            return cast("Reconciliation", await reconciliation.reconcile(s, stocktake_id))
 
     @get("/{stocktake_id:str}/reconciliation.csv", media_type=tabular.CSV_MEDIA_TYPE)
     async def reconciliation_csv(
@@ -95,7 +97,8 @@ class StocktakeController(Controller):
     ) -> Response[bytes]:
         """The reconciliation's lines as CSV (UTF-8)."""
         async with services.db.read() as s:
-            rows = await svc.report_table(s, actor, stocktake_id)
+            await svc.get_stocktake(s, actor, stocktake_id)
+            rows = await reconciliation.report_table(s, stocktake_id)
         return tabular.csv_response(rows, f"stocktake-{stocktake_id[:8]}.csv")
 
     @get("/{stocktake_id:str}/reconciliation.xlsx", media_type=tabular.XLSX_MEDIA_TYPE)
@@ -104,11 +107,13 @@ class StocktakeController(Controller):
     ) -> Response[bytes]:
         """The reconciliation's lines as an Excel workbook."""
         async with services.db.read() as s:
-            rows = await svc.report_table(s, actor, stocktake_id)
+            await svc.get_stocktake(s, actor, stocktake_id)
+            rows = await reconciliation.report_table(s, stocktake_id)
         return tabular.xlsx_response(rows, f"stocktake-{stocktake_id[:8]}.xlsx", "盘点 Stocktake")
 
     @get("/{stocktake_id:str}/followups")
     async def followups(self, stocktake_id: FromPath[str], actor: CurrentActor, services: Svc) -> list[Followup]:
         """Discrepancies found when the campaign closed: the follow-up work."""
         async with services.db.read() as s:
-            return cast("list[Followup]", await svc.campaign_followups(s, actor, stocktake_id))
+            await svc.get_stocktake(s, actor, stocktake_id)
+            return cast("list[Followup]", await reconciliation.followups(s, stocktake_id))

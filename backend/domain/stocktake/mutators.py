@@ -8,14 +8,14 @@ from sqlalchemy import select
 
 from backend.auth.scope import Actor
 from backend.domain.org.models import OrgUnit
-from backend.domain.stocktake import services
+from backend.domain.stocktake import scan, services
 from backend.domain.stocktake.models import Stocktake, StocktakeItem, StocktakeScan
 from backend.kernel.registry import EntityView, register_mutator, register_view
 from sync_protocol import mutations as m
 
-register_mutator("stocktake.scan", m.StocktakeScan, services.scan)
-register_mutator("stocktake.undo", m.StocktakeUndo, services.undo)
-register_mutator("stocktake.finish", m.StocktakeFinish, services.finish)
+register_mutator("stocktake.scan", m.StocktakeScan, scan.scan)
+register_mutator("stocktake.undo", m.StocktakeUndo, scan.undo)
+register_mutator("stocktake.finish", m.StocktakeFinish, scan.finish)
 register_mutator("stocktake.close", m.StocktakeClose, services.close)
 
 _stocktake = Stocktake.__table__
@@ -43,4 +43,4 @@ def _of_campaigns(table: Any, actor: Actor) -> Any:
 
 register_view(EntityView("stocktake", _stocktakes, _stocktake.c.id, services.stocktake_value))
 register_view(EntityView("stocktake_item", lambda a: _of_campaigns(_item, a), _item.c.id, services.item_value))
-register_view(EntityView("stocktake_scan", lambda a: _of_campaigns(_scan, a), _scan.c.id, services.scan_value))
+register_view(EntityView("stocktake_scan", lambda a: _of_campaigns(_scan, a), _scan.c.id, scan.scan_value))

@@ -1,5 +1,6 @@
-"""Stocktake campaigns (盘点): set up, start (freeze the expected list), scan, undo, finish, close,
-and the reconciliation of the book (账) against what was found (实).
+"""Stocktake campaigns (盘点): set up, start (freeze the expected list), stocktakers, close, and who
+sees them. Scanning on the phones (scan, undo, finish) is in ``scan``; the reconciliation of the book
+(账) against what was found (实), and the follow-ups recorded at the close, in ``reconciliation``.
 
 Rules:
 - The expected list is copied from the book when the campaign starts; later changes of the book do
@@ -15,7 +16,6 @@ Rules:
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
@@ -28,23 +28,16 @@ from backend.db.base import new_id, utcnow
 from backend.domain.assets import services as assets
 from backend.domain.assets.models import Asset, Location
 from backend.domain.org.models import OrgUnit
-from backend.domain.stocktake.models import (
-    Stocktake,
-    StocktakeAssignee,
-    StocktakeFollowup,
-    StocktakeItem,
-    StocktakeScan,
-)
+from backend.domain.stocktake import reconciliation
+from backend.domain.stocktake.models import Stocktake, StocktakeAssignee, StocktakeItem, StocktakeScan
 from backend.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backend.kernel.tx import Row, WriteTx
-from scanner.tags import InvalidTag
 from sync_protocol import mutations as m
 
 STOCKTAKES: Table = Stocktake.__table__  # type: ignore[assignment]
 ASSIGNEES: Table = StocktakeAssignee.__table__  # type: ignore[assignment]
 ITEMS: Table = StocktakeItem.__table__  # type: ignore[assignment]
 SCANS: Table = StocktakeScan.__table__  # type: ignore[assignment]
-FOLLOWUPS: Table = StocktakeFollowup.__table__  # type: ignore[assignment]
 
 
 # ---------------------------------------------------------------- wire shapes
@@ -86,25 +79,6 @@ def item_value(it: Any) -> dict[str, Any]:
         "locationId": it.location_id,
         "status": it.status,
         "version": it.version,
-    }
-
-
-def scan_value(sc: Any) -> dict[str, Any]:
-    return {
-        "id": sc.id,
-        "stocktakeId": sc.stocktake_id,
-        "tag": sc.tag,
-        "assetId": sc.asset_id,
-        "locationId": sc.location_id,
-        "scannedBy": sc.scanned_by,
-        "deviceId": sc.device_id,
-        "scannedAt": sc.scanned_at.isoformat(),
-        "condition": sc.condition,
-        "note": sc.note,
-        "photo": sc.photo,
-        "undone": sc.undone_at is not None,
-        "late": bool(sc.late),
-        "version": sc.version,
     }
 
 
@@ -156,10 +130,10 @@ def campaign_changed(tx: WriteTx, st: Row, path: str, entity: str, entity_id: st
             tx.changed(entity, entity_id, aud, (None, path))
 
 
-# ---------------------------------------------------------------- set up and start
+# ---------------------------------------------------------------- set up, start, stocktakers and close
 
 
-async def _campaign(tx: WriteTx, stocktake_id: str) -> tuple[Row, str]:
+async def load_campaign(tx: WriteTx, stocktake_id: str) -> tuple[Row, str]:
     st = await tx.get(STOCKTAKES, stocktake_id)
     if st is None:
         raise NotFound("The stocktake does not exist or is not yours.", params={"entity": "stocktake"})
@@ -272,7 +246,7 @@ async def set_assignees(tx: WriteTx, stocktake_id: str, user_ids: list[str]) -> 
     """Change who counts (manager). The campaign, its expected list and its scans reach the phones of
     stocktakers added and leave those of stocktakers removed (their scans stay); who had finished
     keeps that mark. A closed campaign's stocktakers no longer change."""
-    st, path = await _campaign(tx, stocktake_id)
+    st, path = await load_campaign(tx, stocktake_id)
     _require_manager(tx.actor, path)
     if st.state == "closed":
         raise Conflict("The stocktake is closed.", code="stocktake-closed")
@@ -304,13 +278,13 @@ async def set_assignees(tx: WriteTx, stocktake_id: str, user_ids: list[str]) -> 
                 tx.changed(entity, row_id, (u, None), (u, None))
     tx.audit("stocktake", st.id, "assign", {"assignees": [list(before), [a["userId"] for a in assignees]]})
     if st.state == "open" and all(a["finishedAt"] for a in assignees):
-        await _close(tx, st, path, None, by=None)
+        await close_campaign(tx, st, path, None, by=None)
     return st
 
 
 async def start_stocktake(tx: WriteTx, stocktake_id: str) -> Row:
     """Freeze the expected list: every asset of the scope not disposed, as the book has it now."""
-    st, path = await _campaign(tx, stocktake_id)
+    st, path = await load_campaign(tx, stocktake_id)
     _require_manager(tx.actor, path)
     if st.state != "draft":
         raise Conflict("The stocktake has already started.", code="stocktake-started")
@@ -364,117 +338,9 @@ async def start_stocktake(tx: WriteTx, stocktake_id: str) -> Row:
     return st
 
 
-# ---------------------------------------------------------------- on the phone: scan, undo, finish
-
-
-def _assignee(st: Row, path: str, actor: Actor) -> dict[str, Any]:
-    """The actor's entry among the campaign's stocktakers; a campaign they cannot see is not found."""
-    me = next((a for a in st.assignees or [] if a["userId"] == actor.user_id), None)
-    if me is None:
-        if actor.asset_scope.sees_path(path):
-            raise PermissionDenied("You are not a stocktaker of this stocktake.", code="not-assigned")
-        raise NotFound("The stocktake does not exist or is not yours.", params={"entity": "stocktake"})
-    return me
-
-
-async def scan(tx: WriteTx, args: m.StocktakeScan) -> Row:
-    st, path = await _campaign(tx, args.stocktake_id)
-    _assignee(st, path, tx.actor)
-    if st.state == "draft":
-        raise Conflict("The stocktake has not started yet.", code="stocktake-not-open")
-    try:
-        tag = assets.CODES.assets.validate(args.tag)
-    except InvalidTag as e:
-        raise ValidationFailed(
-            f"{args.tag} is not a valid asset tag ({e.reason}).",
-            code="invalid-tag",
-            params={"tag": args.tag, "reason": e.reason},
-        ) from None
-    if args.location_id is not None and args.location_id not in {loc["id"] for loc in st.locations or []}:
-        raise ValidationFailed(
-            "The location is not part of this stocktake.", code="unknown-location", params={"id": args.location_id}
-        )
-    if await tx.get(SCANS, args.id) is not None:
-        raise Conflict("A scan with this id already exists.", code="already-exists", params={"entity": "scan"})
-    s = tx.session
-    asset_id = (
-        await s.execute(
-            select(StocktakeItem.asset_id).where(StocktakeItem.stocktake_id == st.id, StocktakeItem.tag == tag)
-        )
-    ).scalar_one_or_none()
-    if asset_id is None:  # not expected: in the book elsewhere, or not in the book at all (surplus either way)
-        asset_id = (await s.execute(select(Asset.id).where(Asset.tag == tag))).scalar_one_or_none()
-    row = tx.insert(
-        SCANS,
-        {
-            "id": args.id,
-            "stocktake_id": st.id,
-            "tag": tag,
-            "asset_id": asset_id,
-            "location_id": args.location_id,
-            "scanned_by": tx.actor.user_id,
-            "device_id": tx.actor.device_id,
-            "scanned_at": args.scanned_at,
-            "received_at": utcnow(),
-            "condition": args.condition,
-            "note": args.note,
-            "photo": args.photo,
-            "undone_at": None,
-            "late": st.state == "closed",
-            "version": tx.version,
-        },
-    )
-    campaign_changed(tx, st, path, "stocktake_scan", row.id)
-    return row
-
-
-async def undo(tx: WriteTx, args: m.StocktakeUndo) -> Row:
-    sc = await tx.get(SCANS, args.id)
-    if sc is None:
-        raise NotFound("The scan does not exist.", params={"entity": "scan"})
-    if sc.scanned_by != tx.actor.user_id:
-        raise PermissionDenied("Only the stocktaker who scanned it can undo a scan.", code="not-your-scan")
-    st, path = await _campaign(tx, sc.stocktake_id)
-    _assignee(st, path, tx.actor)  # a stocktaker taken off the campaign changes nothing in it
-    if st.state == "closed":
-        raise Conflict("The stocktake is closed; the scan stays.", code="stocktake-closed")
-    if sc.undone_at is None:
-        sc.update(undone_at=utcnow(), version=tx.version)
-        tx.update(SCANS, sc, ("undone_at", "version"))
-        campaign_changed(tx, st, path, "stocktake_scan", sc.id)
-    return sc
-
-
-async def finish(tx: WriteTx, args: m.StocktakeFinish) -> Row:
-    st, path = await _campaign(tx, args.stocktake_id)
-    me = _assignee(st, path, tx.actor)
-    if st.state == "draft":
-        raise Conflict("The stocktake has not started yet.", code="stocktake-not-open")
-    if me["finishedAt"] is None:
-        now = utcnow()
-        st.update(
-            assignees=[{**a, "finishedAt": now.isoformat()} if a is me else a for a in st.assignees],
-            version=tx.version,
-            updated_at=now,
-        )
-        tx.update(STOCKTAKES, st, ("assignees", "version", "updated_at"))
-        await tx.write_rows()
-        await tx.session.execute(
-            ASSIGNEES.update()
-            .where(ASSIGNEES.c.stocktake_id == st.id, ASSIGNEES.c.user_id == tx.actor.user_id)
-            .values(finished_at=now, finished_device_id=tx.actor.device_id)
-        )
-        tx.audit("stocktake", st.id, "finish", {"finished": [None, tx.actor.user_id]})
-        if st.state == "open" and all(a["finishedAt"] for a in st.assignees):
-            await _close(tx, st, path, None, by=None)
-        else:
-            campaign_changed(tx, st, path, "stocktake", st.id)
-    return st
-
-
 async def close(tx: WriteTx, args: m.StocktakeClose) -> Row:
     """Close a campaign (manager). While stocktakers have not finished, only with a reason (override)."""
-    st, path = await _campaign(tx, args.stocktake_id)
+    st, path = await load_campaign(tx, args.stocktake_id)
     _require_manager(tx.actor, path)
     if st.state == "draft":
         raise Conflict("The stocktake has not started yet.", code="stocktake-not-open")
@@ -487,203 +353,17 @@ async def close(tx: WriteTx, args: m.StocktakeClose) -> Row:
             code="stocktakers-unfinished",
             params={"count": len(unfinished), "users": [a["userId"] for a in unfinished]},
         )
-    await _close(tx, st, path, args.reason, by=tx.actor.user_id)
+    await close_campaign(tx, st, path, args.reason, by=tx.actor.user_id)
     return st
 
 
-async def _close(tx: WriteTx, st: Row, path: str, reason: str | None, *, by: str | None) -> None:
+async def close_campaign(tx: WriteTx, st: Row, path: str, reason: str | None, *, by: str | None) -> None:
+    """Close now (a manager's close, or the last stocktaker finishing): the book against what was found
+    becomes follow-up work (``reconciliation.record_followups``)."""
     now = utcnow()
     st.update(state="closed", closed_at=now, closed_by=by, close_reason=reason, version=tx.version, updated_at=now)
     tx.update(STOCKTAKES, st, ("state", "closed_at", "closed_by", "close_reason", "version", "updated_at"))
     campaign_changed(tx, st, path, "stocktake", st.id)
     tx.audit("stocktake", st.id, "close", {"state": ["open", "closed"], "reason": [None, reason], "by": [None, by]})
     await tx.write_rows()
-    report = await reconcile(tx.session, st.id)
-    for line in report["lines"]:
-        if line["result"] != "matched" or line["condition"] not in (None, "ok"):
-            tx.record(
-                FOLLOWUPS,
-                {
-                    "stocktake_id": st.id,
-                    "kind": line["result"] if line["result"] != "matched" else "condition",
-                    "tag": line["tag"],
-                    "asset_id": line["assetId"],
-                    "detail": {k: line[k] for k in ("name", "bookLocationId", "foundLocationIds", "condition")},
-                    "state": "open",
-                    "created_at": now,
-                },
-            )
-
-
-# ---------------------------------------------------------------- reconciliation
-
-
-async def reconcile(session: AsyncSession, stocktake_id: str) -> dict[str, Any]:
-    """Book against scans (undone scans left out): one line per expected asset and per surplus tag,
-    totals per result and per location, and the book-to-physical match rate (账实相符率 = matched /
-    expected)."""
-    st = await session.get(Stocktake, stocktake_id)
-    assert st is not None
-    items = list((await session.execute(select(StocktakeItem).where(StocktakeItem.stocktake_id == st.id))).scalars())
-    scans = list(
-        (
-            await session.execute(
-                select(StocktakeScan)
-                .where(StocktakeScan.stocktake_id == st.id, StocktakeScan.undone_at.is_(None))
-                .order_by(StocktakeScan.scanned_at, StocktakeScan.id)
-            )
-        ).scalars()
-    )
-    # Scans that arrived after the close are kept and listed, but do not change the closed result
-    # (nor the follow-up items made from it).
-    late = [sc for sc in scans if sc.late]
-    scans = [sc for sc in scans if not sc.late]
-    by_tag: dict[str, list[StocktakeScan]] = defaultdict(list)
-    for sc in scans:
-        by_tag[sc.tag].append(sc)
-    expected_tags = {it.tag for it in items}
-    lines: list[dict[str, Any]] = []
-    for it in items:
-        seen = by_tag.get(it.tag, [])
-        places = sorted({sc.location_id for sc in seen if sc.location_id is not None})
-        if not seen:
-            result = "missing"
-        elif it.location_id is None or not places or it.location_id in places:
-            result = "matched"
-        else:
-            result = "mislocated"
-        lines.append(_line(it.tag, it.asset_id, it.name, it.location_id, seen, places, result))
-    for tag, seen in sorted(by_tag.items()):
-        if tag not in expected_tags:
-            places = sorted({sc.location_id for sc in seen if sc.location_id is not None})
-            line = _line(tag, seen[0].asset_id, None, None, seen, places, "surplus")
-            line["inBook"] = seen[0].asset_id is not None
-            lines.append(line)
-    totals = {k: 0 for k in ("expected", "matched", "missing", "mislocated", "surplus", "seenTwice", "condition")}
-    totals["expected"] = len(items)
-    for line in lines:
-        totals[line["result"]] += 1
-        totals["seenTwice"] += bool(line["seenTwice"])
-        totals["condition"] += line["condition"] not in (None, "ok")
-    per_location: dict[str | None, dict[str, int]] = defaultdict(lambda: {"expected": 0, "found": 0, "missing": 0})
-    for line in lines:
-        if line["result"] != "surplus":
-            p = per_location[line["bookLocationId"]]
-            p["expected"] += 1
-            p["found" if line["result"] != "missing" else "missing"] += 1
-    return {
-        "stocktakeId": st.id,
-        "name": st.name,
-        "state": st.state,
-        "totals": totals,
-        "matchRate": round(totals["matched"] / totals["expected"], 4) if totals["expected"] else None,
-        "lateScans": len(late),
-        "late": [
-            {"tag": sc.tag, "assetId": sc.asset_id, "locationId": sc.location_id, "scannedBy": sc.scanned_by}
-            for sc in late
-        ],
-        "locations": [
-            {"locationId": loc_id, **counts}
-            for loc_id, counts in sorted(per_location.items(), key=lambda kv: kv[0] or "")
-        ],
-        "lines": lines,
-    }
-
-
-def _line(
-    tag: str,
-    asset_id: str | None,
-    name: str | None,
-    book_location: str | None,
-    seen: list[StocktakeScan],
-    places: list[str],
-    result: str,
-) -> dict[str, Any]:
-    last = seen[-1] if seen else None
-    return {
-        "tag": tag,
-        "assetId": asset_id,
-        "name": name,
-        "result": result,
-        "bookLocationId": book_location,
-        "foundLocationIds": places,
-        "seenTwice": len(places) > 1,
-        "scans": len(seen),
-        "scannedBy": sorted({sc.scanned_by for sc in seen}),
-        "condition": last.condition if last else None,
-        "note": last.note if last else None,
-        "photo": next((sc.photo for sc in reversed(seen) if sc.photo), None),
-        "late": any(sc.late for sc in seen),
-    }
-
-
-async def reconciliation(session: AsyncSession, actor: Actor, stocktake_id: str) -> dict[str, Any]:
-    """The reconciliation (``reconcile``) of a campaign the actor sees."""
-    await get_stocktake(session, actor, stocktake_id)
-    return await reconcile(session, stocktake_id)
-
-
-async def report_table(session: AsyncSession, actor: Actor, stocktake_id: str) -> list[list[Any]]:
-    """The reconciliation of a campaign the actor sees as a table (``report_rows``), locations by
-    code and name, for the CSV and Excel exports."""
-    report = await reconciliation(session, actor, stocktake_id)
-    names = {
-        i: f"{c} {n}" for i, c, n in (await session.execute(select(Location.id, Location.code, Location.name))).all()
-    }
-    return report_rows(report, names)
-
-
-REPORT_COLUMNS = (
-    ("tag", "标签 Tag"),
-    ("name", "名称 Name"),
-    ("result", "结果 Result"),
-    ("bookLocation", "账面位置 Book location"),
-    ("foundLocations", "实盘位置 Found at"),
-    ("seenTwice", "多处出现 Seen twice"),
-    ("condition", "状况 Condition"),
-    ("note", "备注 Note"),
-    ("scans", "扫描次数 Scans"),
-    ("late", "迟到 Late"),
-)
-
-
-def report_rows(report: dict[str, Any], location_names: dict[str, str]) -> list[list[Any]]:
-    """The reconciliation as a table (heading first), for CSV and Excel."""
-
-    def loc(i: str | None) -> str:
-        return location_names.get(i, i) if i else ""
-
-    rows: list[list[Any]] = [[h for _, h in REPORT_COLUMNS]]
-    for line in report["lines"]:
-        rows.append(
-            [
-                line["tag"],
-                line["name"] or "",
-                line["result"],
-                loc(line["bookLocationId"]),
-                ", ".join(loc(i) for i in line["foundLocationIds"]),
-                "yes" if line["seenTwice"] else "",
-                line["condition"] or "",
-                line["note"] or "",
-                line["scans"],
-                "yes" if line["late"] else "",
-            ]
-        )
-    return rows
-
-
-async def followups(session: AsyncSession, stocktake_id: str) -> list[dict[str, Any]]:
-    rows = (
-        await session.execute(
-            select(StocktakeFollowup)
-            .where(StocktakeFollowup.stocktake_id == stocktake_id)
-            .order_by(StocktakeFollowup.id)
-        )
-    ).scalars()
-    return [{"kind": f.kind, "tag": f.tag, "assetId": f.asset_id, "detail": f.detail, "state": f.state} for f in rows]
-
-
-async def campaign_followups(session: AsyncSession, actor: Actor, stocktake_id: str) -> list[dict[str, Any]]:
-    """The follow-up work (``followups``) of a campaign the actor sees."""
-    await get_stocktake(session, actor, stocktake_id)
-    return await followups(session, stocktake_id)
+    await reconciliation.record_followups(tx, st.id, now)
