@@ -13,12 +13,12 @@ from pathlib import Path
 from sqlalchemy import select
 
 from backend.auth.models import User
-from backend.auth.scope import Actor
 from backend.auth.services import AuthService, check_password
 from backend.db.base import new_id
 from backend.db.engine import Database
 from backend.domain.customers import services as customers
 from backend.domain.org.models import OrgUnit
+from backend.kernel.actor import Actor
 from backend.kernel.tx import WriteTx, write_tx
 from sync_protocol import mutations as m
 from sync_protocol.hlc import Hlc

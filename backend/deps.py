@@ -11,10 +11,10 @@ from litestar.channels import ChannelsPlugin
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
-from backend.auth.scope import Actor
 from backend.auth.services import AuthService
 from backend.db.engine import Database
 from backend.errors import NotAuthenticated
+from backend.kernel.actor import Actor
 from backend.settings import Settings
 from backend.sync.pull import ReadAhead
 

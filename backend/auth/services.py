@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.models import ROLES, Device, LoginFailure, RefreshToken, SseTicket, User
 from backend.auth.passwords import MIN_PASSWORD_LENGTH, Passwords
-from backend.auth.scope import Actor
 from backend.auth.tokens import AccessClaims, Tokens, hash_token, new_refresh_token
 from backend.db.base import utcnow
 from backend.db.engine import Database
 from backend.domain.org.models import OrgUnit
 from backend.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, RateLimited, ValidationFailed
+from backend.kernel.actor import Actor
 from backend.settings import AuthSettings
 
 

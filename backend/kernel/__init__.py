@@ -1,2 +1,3 @@
-"""The write kernel below every context: the write transaction, change log, conflicts, audit, the
-entity and mutation registry and wire shapes. It imports no context; the contexts import it."""
+"""The write kernel below every context: the actor, the write transaction, change log, conflicts,
+audit, the entity and mutation registry, the contexts' scope rules and wire shapes. It imports no
+context; the contexts import it."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Select
 
-from backend.auth.scope import Actor
+from backend.kernel.actor import Actor
 from backend.kernel.wire import WireShape
 from sync_protocol.base import StrictWireModel
 

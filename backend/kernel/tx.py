@@ -23,9 +23,9 @@ from sqlalchemy import Select, Table, any_, bindparam, insert, select, text, upd
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.auth.scope import Actor, Audience
 from backend.db.base import Base, utcnow
 from backend.db.engine import Database
+from backend.kernel.actor import Actor, Audience
 from backend.kernel.models import AuditEntry, ChangeLog, SyncState
 
 CHANGE_LOG: Table = ChangeLog.__table__  # type: ignore[assignment]

@@ -22,10 +22,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from backend.auth.models import User
-from backend.auth.scope import Actor
 from backend.db.base import utcnow
 from backend.deps import CurrentActor, Svc
 from backend.errors import NotFound, TooLarge, ValidationFailed
+from backend.kernel.actor import Actor
 from backend.sync.models import Attachment, AttachmentHolder
 from sync_protocol.base import WireModel
 

@@ -15,9 +15,10 @@ from litestar.response import ServerSentEvent
 from litestar.types import SSEData
 from pydantic import ValidationError
 
-from backend.auth.scope import Actor
 from backend.deps import CurrentActor, Services, Svc
 from backend.errors import DomainError, NotAuthenticated, RateLimited, Unavailable, UpdateRequired, ValidationFailed
+from backend.kernel import scope
+from backend.kernel.actor import Actor
 from backend.sync import pull as pull_mod
 from backend.sync import push as push_mod
 from sync_protocol.base import WireModel
@@ -172,7 +173,7 @@ async def _pokes(services: Services, actor: Actor) -> AsyncIterator[SSEData]:
                             break
                     continue
                 users, paths = msg.get("users", []), msg.get("paths", [])
-                if actor.hears(users, paths):
+                if scope.hears(actor, users, paths):
                     yield {"event": "poke", "data": json.dumps({"version": msg.get("v")})}
         yield {"event": "ended", "data": json.dumps({"reason": "session-ended"})}
     finally:

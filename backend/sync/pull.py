@@ -31,10 +31,11 @@ from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.models import Device
-from backend.auth.scope import Actor
 from backend.db.base import utcnow
 from backend.db.engine import Database, is_transient
 from backend.errors import Conflict
+from backend.kernel import scope
+from backend.kernel.actor import Actor
 from backend.kernel.models import ChangeLog
 from backend.kernel.registry import VIEWS, EntityView
 from backend.kernel.tx import current_version
@@ -205,7 +206,9 @@ async def _changed_since(db: Database, actor: Actor, client_id: str, page: dict[
     async with db.read() as s:
         if await _lmid(s, client_id) != page["lastMutationIds"][client_id]:
             return True
-        q = select(ChangeLog.version).where(ChangeLog.version > decode_cookie(page["cookie"])["v"], actor.log_clause())
+        q = select(ChangeLog.version).where(
+            ChangeLog.version > decode_cookie(page["cookie"])["v"], scope.log_clause(actor)
+        )
         return (await s.execute(q.limit(1))).first() is not None
 
 
@@ -400,7 +403,7 @@ async def _incremental(
         .where(
             after,
             ChangeLog.version <= target,
-            actor.log_clause(),
+            scope.log_clause(actor),
         )
         .order_by(ChangeLog.version, ChangeLog.seq)
         .limit(page_size)

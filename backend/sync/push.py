@@ -25,10 +25,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend.auth.models import Device
-from backend.auth.scope import Actor
 from backend.db.base import utcnow
 from backend.db.engine import Database, is_transient
 from backend.errors import Conflict, DomainError, PermissionDenied, Unavailable
+from backend.kernel.actor import Actor
 from backend.kernel.registry import MUTATORS, PRELOADERS, MutatorSpec
 from backend.kernel.tx import PokeFn, WriteTx, write_tx
 from backend.sync.models import Rejection, SyncClient

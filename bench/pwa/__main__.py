@@ -169,7 +169,7 @@ async def main() -> None:
             )
             # 100 rows changed on the server, 7 times (different rows each time); between rounds the
             # search index catches up, as it would between two syncs on a phone
-            from backend.auth.scope import Actor
+            from backend.kernel.actor import Actor
             from backend.kernel.tx import write_tx
 
             actor = Actor(user_id="bench", username="bench", roles=frozenset({"admin"}), org_unit_id="", org_path="/")

@@ -23,10 +23,11 @@ from typing import Any, Protocol
 from sqlalchemy import select
 
 from backend.auth.models import User
-from backend.auth.scope import Actor
 from backend.db.engine import Database
 from backend.domain.customers.models import Contact, Customer
+from backend.domain.customers.scope import read_scope
 from backend.domain.org.models import OrgUnit
+from backend.kernel.actor import Actor
 from backend.kernel.models import AuditEntry, Conflict
 from backend.kernel.registry import VIEWS
 from backend.kernel.tx import current_version
@@ -475,7 +476,7 @@ def _invalid(dev: SimDevice, world: World, rng: random.Random, customers: list[s
 def watch_pull_pages(dev: SimDevice, world: World) -> None:
     """Check every pull page the device receives (replayed ones too): a pull never returns a customer
     outside the user's scope (invariant 5). A customer's row carries what decides its scope."""
-    scope = world.actors[dev.user_id].read_scope
+    scope = read_scope(world.actors[dev.user_id])
 
     def check(path: str, body: dict[str, Any]) -> None:
         if not path.endswith("/pull"):

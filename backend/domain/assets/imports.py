@@ -10,11 +10,12 @@ from typing import Any
 from sqlalchemy import select
 
 from backend.auth.models import User
-from backend.auth.scope import Actor
 from backend.domain.assets import services as book
 from backend.domain.assets.models import ASSET_STATUSES, LIFECYCLE_STAGES, Asset, Location
+from backend.domain.assets.scope import asset_write_scope
 from backend.domain.org.models import OrgUnit
 from backend.errors import PermissionDenied
+from backend.kernel.actor import Actor
 from backend.kernel.tx import WriteTx
 from backend.tabular import MAX_IMPORT_ROWS, ImportFailed
 from scanner.tags import InvalidTag
@@ -22,7 +23,7 @@ from scanner.tags import InvalidTag
 
 def require_importer(actor: Actor) -> None:
     """Importing an asset book is the asset administrators' work (checked before the file is read)."""
-    scope = actor.asset_write_scope
+    scope = asset_write_scope(actor)
     if not (scope.everything or scope.subtrees):
         raise PermissionDenied("Only an asset administrator may import an asset book.", code="forbidden")
 
@@ -110,7 +111,7 @@ async def import_assets(tx: WriteTx, rows: list[dict[str, str]]) -> dict[str, An
     managed = (
         select(Location.id, Location.code, Location.name, Location.org_unit_id)
         .join(OrgUnit, OrgUnit.id == Location.org_unit_id)
-        .where(tx.actor.asset_write_scope.path_clause(OrgUnit.path))
+        .where(asset_write_scope(tx.actor).path_clause(OrgUnit.path))
     )
     places = (await s.execute(managed)).all()
     locations = {code: i for i, code, _, _ in places}
@@ -139,7 +140,7 @@ async def import_assets(tx: WriteTx, rows: list[dict[str, str]]) -> dict[str, An
         if r.get("department") and unit is None:
             bad("department", f"no org unit with code {r['department']}")
         elif unit is not None:
-            if not tx.actor.asset_write_scope.sees_path(unit[1]):
+            if not asset_write_scope(tx.actor).sees_path(unit[1]):
                 bad("department", f"{r['department']} is not a unit whose assets you manage")
             values["org_unit_id"] = unit[0]
         if r.get("tag"):
@@ -199,7 +200,7 @@ async def import_assets(tx: WriteTx, rows: list[dict[str, str]]) -> dict[str, An
         )
         for tag, asset_id, path in found.all():
             existing[tag] = asset_id
-            if not tx.actor.asset_write_scope.sees_path(path):
+            if not asset_write_scope(tx.actor).sees_path(path):
                 elsewhere.add(tag)
     for n, values in enumerate(parsed, start=2):
         if values.get("tag") in elsewhere:

@@ -8,12 +8,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.auth.scope import Actor
 from backend.db.base import new_id, utcnow
 from backend.domain.assets import services as book
 from backend.domain.assets.models import Asset, LabelBatch, LabelBatchItem, Location
+from backend.domain.assets.scope import asset_write_scope
 from backend.domain.org.models import OrgUnit
 from backend.errors import NotFound, OutOfScope, PermissionDenied, ValidationFailed
+from backend.kernel.actor import Actor
 from scanner.tags import InvalidTag
 
 #: Layout names of the command line and the API, to the scanner's layouts.
@@ -22,7 +23,7 @@ LABEL_LAYOUTS = {"a4": "a4-3x8", "50x30": "thermal-50x30"}
 
 def require_label_printer(actor: Actor) -> None:
     """Printing labels (a recorded batch) is the asset administrators' work."""
-    scope = actor.asset_write_scope
+    scope = asset_write_scope(actor)
     if not (scope.everything or scope.subtrees):
         raise PermissionDenied("Only an asset administrator may print labels.", code="forbidden")
 
@@ -34,8 +35,8 @@ async def list_label_batches(session: AsyncSession, actor: Actor) -> list[dict[s
     """Print runs of the units whose assets the actor manages, newest first, at most 200 (the command
     line's have no unit: admins see them)."""
     q = select(LabelBatch).outerjoin(OrgUnit, OrgUnit.id == LabelBatch.org_unit_id)
-    if not actor.asset_write_scope.everything:
-        q = q.where(actor.asset_write_scope.path_clause(OrgUnit.path))
+    if not asset_write_scope(actor).everything:
+        q = q.where(asset_write_scope(actor).path_clause(OrgUnit.path))
     rows = (await session.execute(q.order_by(LabelBatch.created_at.desc()).limit(200))).scalars()
     return [batch_value(b) for b in rows]
 
@@ -119,7 +120,7 @@ async def assets_for_labels(session: AsyncSession, actor: Actor | None, tags: li
     managed = select(Asset)
     if actor is not None:
         managed = managed.join(OrgUnit, OrgUnit.id == Asset.org_unit_id).where(
-            actor.asset_write_scope.path_clause(OrgUnit.path)
+            asset_write_scope(actor).path_clause(OrgUnit.path)
         )
     if tags is None:
         return list((await session.execute(managed.order_by(Asset.tag))).scalars())
@@ -147,7 +148,7 @@ async def locations_for_labels(session: AsyncSession, actor: Actor | None, codes
     subtree (every one from the command line), or the given codes, all of which must exist."""
     q = select(Location).join(OrgUnit, OrgUnit.id == Location.org_unit_id)
     if actor is not None:
-        q = q.where(actor.asset_write_scope.path_clause(OrgUnit.path))
+        q = q.where(asset_write_scope(actor).path_clause(OrgUnit.path))
     if codes is None:
         return list((await session.execute(q.order_by(Location.code))).scalars())
     wanted = []

@@ -6,11 +6,13 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from backend.auth.scope import Actor
 from backend.domain.assets import services
 from backend.domain.assets.models import Asset, Location
+from backend.domain.assets.scope import RULE, asset_scope
 from backend.domain.org.models import OrgUnit
+from backend.kernel.actor import Actor
 from backend.kernel.registry import EntityView, register_view
+from backend.kernel.scope import register_scope
 
 _asset = Asset.__table__
 _location = Location.__table__
@@ -21,7 +23,7 @@ def _assets(actor: Actor) -> Any:
     return (
         select(_asset)
         .join(OrgUnit, OrgUnit.id == _asset.c.org_unit_id)
-        .where(or_(actor.asset_scope.path_clause(OrgUnit.path), _asset.c.custodian_id == actor.user_id))
+        .where(or_(asset_scope(actor).path_clause(OrgUnit.path), _asset.c.custodian_id == actor.user_id))
     )
 
 
@@ -29,9 +31,10 @@ def _locations(actor: Actor) -> Any:
     return (
         select(_location)
         .join(OrgUnit, OrgUnit.id == _location.c.org_unit_id)
-        .where(actor.asset_scope.path_clause(OrgUnit.path))
+        .where(asset_scope(actor).path_clause(OrgUnit.path))
     )
 
 
 register_view(EntityView("location", _locations, _location.c.id, services.location_value))
 register_view(EntityView("asset", _assets, _asset.c.id, services.asset_value))
+register_scope(RULE)

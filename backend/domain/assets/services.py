@@ -18,11 +18,12 @@ from sqlalchemy import Select, Table, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.models import User
-from backend.auth.scope import Actor
 from backend.db.base import new_id, utcnow
 from backend.domain.assets.models import ASSET_STATUSES, LIFECYCLE_STAGES, Asset, AssetMovement, Location
+from backend.domain.assets.scope import asset_scope, asset_write_scope  # stocktake reads them from here
 from backend.domain.org.models import OrgUnit
 from backend.errors import NotFound, OutOfScope, PermissionDenied, ValidationFailed
+from backend.kernel.actor import Actor
 from backend.kernel.models import AuditEntry
 from backend.kernel.tx import Row, WriteTx
 from backend.settings import AssetSettings
@@ -106,7 +107,7 @@ def location_value(loc: Any) -> dict[str, Any]:
 
 
 def scoped_assets(actor: Actor) -> Select:
-    scope = actor.asset_scope
+    scope = asset_scope(actor)
     return (
         select(Asset)
         .join(OrgUnit, OrgUnit.id == Asset.org_unit_id)
@@ -184,7 +185,7 @@ async def list_locations(session: AsyncSession, actor: Actor) -> list[dict[str, 
     q = (
         select(Location)
         .join(OrgUnit, OrgUnit.id == Location.org_unit_id)
-        .where(actor.asset_scope.path_clause(OrgUnit.path))
+        .where(asset_scope(actor).path_clause(OrgUnit.path))
         .order_by(Location.code)
     )
     return [location_value(loc) for loc in (await session.execute(q)).scalars()]
@@ -212,7 +213,7 @@ async def unit_path(tx: WriteTx, org_unit_id: str) -> str:
 
 
 def require_asset_writer(actor: Actor, path: str) -> None:
-    if not actor.asset_write_scope.sees_path(path):
+    if not asset_write_scope(actor).sees_path(path):
         raise PermissionDenied("Only an asset administrator of this unit may change its assets.", code="forbidden")
 
 
@@ -234,13 +235,13 @@ async def _check_refs(tx: WriteTx, values: dict[str, Any]) -> None:
             raise ValidationFailed("The custodian must be an active user.", code="invalid-custodian")
         # Custody lets its holder read the asset: it is handed only to staff of units whose assets
         # the actor manages, as a customer is assigned only to reps of the manager's own team.
-        if not tx.actor.asset_write_scope.sees_path(tx.cache[key]):
+        if not asset_write_scope(tx.actor).sees_path(tx.cache[key]):
             raise OutOfScope("The custodian must belong to a unit whose assets you manage.", params={"entity": "user"})
     location = values.get("location_id")
     if location is not None:
         loc = await tx.get(LOCATIONS, location)
         # a place of a unit whose assets the actor manages (else it could pull others' places in)
-        if loc is None or not tx.actor.asset_write_scope.sees_path(await unit_path(tx, loc.org_unit_id)):
+        if loc is None or not asset_write_scope(tx.actor).sees_path(await unit_path(tx, loc.org_unit_id)):
             raise ValidationFailed(
                 "The location does not exist or is not in your units.", code="unknown-location", params={"id": location}
             )
@@ -332,8 +333,8 @@ async def update_asset(tx: WriteTx, asset_id: str, changes: dict[str, Any], reas
     if row is None:
         raise NotFound("The asset does not exist or is not in your scope.", params={"entity": "asset"})
     path = await unit_path(tx, row.org_unit_id)
-    if not tx.actor.asset_write_scope.sees_path(path):
-        if tx.actor.asset_scope.sees_path(path) or row.custodian_id == tx.actor.user_id:
+    if not asset_write_scope(tx.actor).sees_path(path):
+        if asset_scope(tx.actor).sees_path(path) or row.custodian_id == tx.actor.user_id:
             raise OutOfScope("You may read this asset but not change it.", params={"entity": "asset"})
         raise NotFound("The asset does not exist or is not in your scope.", params={"entity": "asset"})
     check_fields(changes)

@@ -6,12 +6,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from backend.auth.scope import CustomerScope
 from backend.domain.customers import services
 from backend.domain.customers.models import Contact, Customer
+from backend.domain.customers.scope import RULE, CustomerScope, read_scope
 from backend.domain.org.models import OrgUnit
 from backend.kernel.models import Conflict
 from backend.kernel.registry import EntityView, register_mutator, register_preloader, register_view
+from backend.kernel.scope import register_scope
 from sync_protocol import mutations as m
 
 register_mutator("customer.create", m.CustomerCreate, services.create_customer)
@@ -19,6 +20,7 @@ register_mutator("customer.update", m.CustomerUpdate, services.update_customer)
 register_mutator("contact.create", m.ContactCreate, services.create_contact)
 register_mutator("contact.update", m.ContactUpdate, services.update_contact)
 register_preloader(services.preload)
+register_scope(RULE)
 
 _customer = Customer.__table__
 _contact = Contact.__table__
@@ -55,12 +57,12 @@ def _conflicts(scope: CustomerScope):
 
 register_view(
     EntityView(
-        "customer", lambda a: _customers(a.read_scope), _customer.c.id, services.customer_value, wire=services.CUSTOMER
+        "customer", lambda a: _customers(read_scope(a)), _customer.c.id, services.customer_value, wire=services.CUSTOMER
     )
 )
 register_view(
     EntityView(
-        "contact", lambda a: _contacts(a.read_scope), _contact.c.id, services.contact_value, wire=services.CONTACT
+        "contact", lambda a: _contacts(read_scope(a)), _contact.c.id, services.contact_value, wire=services.CONTACT
     )
 )
-register_view(EntityView("conflict", lambda a: _conflicts(a.read_scope), _conflict.c.id, services.conflict_value))
+register_view(EntityView("conflict", lambda a: _conflicts(read_scope(a)), _conflict.c.id, services.conflict_value))

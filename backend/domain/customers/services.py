@@ -17,12 +17,13 @@ from sqlalchemy import Select, Table, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.models import User
-from backend.auth.scope import Actor
 from backend.db.base import new_id, utcnow
 from backend.domain.customers.models import Contact, Customer, CustomerAssignment
+from backend.domain.customers.scope import read_scope, write_scope
 from backend.domain.org.models import OrgUnit
 from backend.domain.org.services import org_path
 from backend.errors import Conflict, NotFound, OutOfScope, PermissionDenied, ValidationFailed
+from backend.kernel.actor import Actor
 from backend.kernel.conflicts import Merge, merge, stamp
 from backend.kernel.models import AuditEntry
 from backend.kernel.models import Conflict as ConflictRow
@@ -129,7 +130,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def scoped_customers(actor: Actor, *, write: bool = False) -> Select:
-    scope = actor.write_scope if write else actor.read_scope
+    scope = write_scope(actor) if write else read_scope(actor)
     return select(Customer).join(OrgUnit, OrgUnit.id == Customer.org_unit_id).where(scope.clause())
 
 
@@ -247,8 +248,8 @@ async def _writable_customer(tx: WriteTx, customer_id: str) -> tuple[Row, str]:
     if row is None:
         raise NotFound("The customer does not exist or is not yours.", params={"entity": "customer"})
     path = await _path(tx, row.org_unit_id)
-    if not tx.actor.write_scope.contains(assigned_rep_id=row.assigned_rep_id, org_path=path, kind=row.kind):
-        if tx.actor.read_scope.contains(assigned_rep_id=row.assigned_rep_id, org_path=path, kind=row.kind):
+    if not write_scope(tx.actor).contains(assigned_rep_id=row.assigned_rep_id, org_path=path, kind=row.kind):
+        if read_scope(tx.actor).contains(assigned_rep_id=row.assigned_rep_id, org_path=path, kind=row.kind):
             raise OutOfScope("You may read this customer but not change it.", params={"entity": "customer"})
         raise NotFound("The customer does not exist or is not yours.", params={"entity": "customer"})
     return row, path
@@ -327,7 +328,7 @@ async def create_customer(tx: WriteTx, args: m.CustomerCreate) -> Row:
         rep_id = actor.user_id
     if rep_id is not None:
         await _check_assignable(tx, rep_id)
-    if not actor.write_scope.contains(assigned_rep_id=rep_id, org_path=path, kind=args.kind):
+    if not write_scope(actor).contains(assigned_rep_id=rep_id, org_path=path, kind=args.kind):
         raise OutOfScope("You may not create a customer there.", params={"entity": "customer"})
     if not actor.has("admin") and not path.startswith(actor.org_path):
         # A rep's own customers belong to their unit (or one below it), so their manager sees them.
@@ -383,7 +384,7 @@ async def update_customer(tx: WriteTx, args: m.CustomerUpdate) -> Row:
     changes = _changes(args, m.NOT_NULLABLE["customer.update"], CUSTOMER_FIELDS)
     if "phone" in changes:
         check_phone(changes["phone"])
-    if "kind" in changes and not actor.write_scope.contains(
+    if "kind" in changes and not write_scope(actor).contains(
         assigned_rep_id=row.assigned_rep_id, org_path=path, kind=changes["kind"]
     ):
         raise OutOfScope("This change would move the customer out of what you may edit.", params={"entity": "customer"})

@@ -3,9 +3,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.auth.scope import Actor
 from backend.domain.org.models import OrgUnit
 from backend.errors import NotFound
+from backend.kernel.actor import Actor
 
 
 async def org_path(session: AsyncSession, org_unit_id: str) -> str:

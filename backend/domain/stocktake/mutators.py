@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from backend.auth.scope import Actor
 from backend.domain.org.models import OrgUnit
 from backend.domain.stocktake import scan, services
 from backend.domain.stocktake.models import Stocktake, StocktakeItem, StocktakeScan
+from backend.kernel.actor import Actor
 from backend.kernel.registry import EntityView, register_mutator, register_view
 from sync_protocol import mutations as m
 

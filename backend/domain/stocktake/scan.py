@@ -7,13 +7,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from backend.auth.scope import Actor
 from backend.db.base import utcnow
 from backend.domain.assets import services as assets
 from backend.domain.assets.models import Asset
 from backend.domain.stocktake import services as campaign
 from backend.domain.stocktake.models import StocktakeItem
 from backend.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from backend.kernel.actor import Actor
 from backend.kernel.tx import Row, WriteTx
 from scanner.tags import InvalidTag
 from sync_protocol import mutations as m
@@ -42,7 +42,7 @@ def _assignee(st: Row, path: str, actor: Actor) -> dict[str, Any]:
     """The actor's entry among the campaign's stocktakers; a campaign they cannot see is not found."""
     me = next((a for a in st.assignees or [] if a["userId"] == actor.user_id), None)
     if me is None:
-        if actor.asset_scope.sees_path(path):
+        if assets.asset_scope(actor).sees_path(path):
             raise PermissionDenied("You are not a stocktaker of this stocktake.", code="not-assigned")
         raise NotFound("The stocktake does not exist or is not yours.", params={"entity": "stocktake"})
     return me

@@ -23,7 +23,6 @@ from sqlalchemy import Select, Table, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.models import User
-from backend.auth.scope import Actor
 from backend.db.base import new_id, utcnow
 from backend.domain.assets import services as assets
 from backend.domain.assets.models import Asset, Location
@@ -31,6 +30,7 @@ from backend.domain.org.models import OrgUnit
 from backend.domain.stocktake import reconciliation
 from backend.domain.stocktake.models import Stocktake, StocktakeAssignee, StocktakeItem, StocktakeScan
 from backend.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from backend.kernel.actor import Actor
 from backend.kernel.tx import Row, WriteTx
 from sync_protocol import mutations as m
 
@@ -91,7 +91,7 @@ def visible(actor: Actor, stocktake_id_column: Any) -> Any:
     assigned = exists().where(
         StocktakeAssignee.stocktake_id == stocktake_id_column, StocktakeAssignee.user_id == actor.user_id
     )
-    return or_(actor.asset_scope.path_clause(OrgUnit.path), assigned)
+    return or_(assets.asset_scope(actor).path_clause(OrgUnit.path), assigned)
 
 
 def scoped_stocktakes(actor: Actor) -> Select:

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 from sqlalchemy import insert, select
 
 from backend.auth.models import User
-from backend.auth.scope import Actor
 from backend.domain.customers.models import Contact, Customer
+from backend.kernel.actor import Actor
 from backend.kernel.registry import VIEWS
 from tests.support import new_uuid
 

@@ -4,9 +4,9 @@ import pytest
 from sqlalchemy import insert, select, text
 
 from backend.auth.models import User
-from backend.auth.scope import Actor
 from backend.db.engine import Database
 from backend.domain.customers.models import Customer
+from backend.kernel.actor import Actor
 from backend.kernel.registry import VIEWS
 from tests.support import new_uuid
 
