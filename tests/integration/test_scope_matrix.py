@@ -499,8 +499,6 @@ class Row(NamedTuple):
     target: str
     status: int | str
     error: str | None = None
-    #: a rule the server does not enforce yet: the row says the rule, the test is a strict xfail
-    gap: str | None = None
 
 
 OK, CREATED = 200, 201
@@ -789,7 +787,7 @@ def _id(row: Row) -> str:
 @pytest.mark.asyncio(loop_scope="module")
 @pytest.mark.parametrize(
     "row",
-    [pytest.param(r, id=_id(r), marks=[pytest.mark.xfail(reason=r.gap, strict=True)] if r.gap else []) for r in ROWS],
+    [pytest.param(r, id=_id(r)) for r in ROWS],
 )
 async def test_scope_matrix(world: World, row: Row) -> None:
     actor = await world.as_(row.actor)

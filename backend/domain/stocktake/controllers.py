@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend import tabular
-from backend.deps import CurrentActor, Svc
+from backend.deps import CurrentActor, Services, Svc
 from backend.domain.stocktake import reconciliation
 from backend.domain.stocktake import services as svc
 from backend.domain.stocktake.schemas import (
@@ -17,6 +17,7 @@ from backend.domain.stocktake.schemas import (
     StocktakeCreate,
     StocktakeValue,
 )
+from backend.kernel.actor import Actor
 from backend.kernel.tx import write_tx
 from sync_protocol import mutations as m
 
@@ -96,9 +97,7 @@ class StocktakeController(Controller):
         self, stocktake_id: FromPath[str], actor: CurrentActor, services: Svc
     ) -> Response[bytes]:
         """The reconciliation's lines as CSV (UTF-8)."""
-        async with services.db.read() as s:
-            await svc.get_stocktake(s, actor, stocktake_id)
-            rows = await reconciliation.report_table(s, stocktake_id)
+        rows = await _report_table(services, actor, stocktake_id)
         return tabular.csv_response(rows, f"stocktake-{stocktake_id[:8]}.csv")
 
     @get("/{stocktake_id:str}/reconciliation.xlsx", media_type=tabular.XLSX_MEDIA_TYPE)
@@ -106,9 +105,7 @@ class StocktakeController(Controller):
         self, stocktake_id: FromPath[str], actor: CurrentActor, services: Svc
     ) -> Response[bytes]:
         """The reconciliation's lines as an Excel workbook."""
-        async with services.db.read() as s:
-            await svc.get_stocktake(s, actor, stocktake_id)
-            rows = await reconciliation.report_table(s, stocktake_id)
+        rows = await _report_table(services, actor, stocktake_id)
         return tabular.xlsx_response(rows, f"stocktake-{stocktake_id[:8]}.xlsx", "盘点 Stocktake")
 
     @get("/{stocktake_id:str}/followups")
@@ -117,3 +114,10 @@ class StocktakeController(Controller):
         async with services.db.read() as s:
             await svc.get_stocktake(s, actor, stocktake_id)
             return cast("list[Followup]", await reconciliation.followups(s, stocktake_id))
+
+
+async def _report_table(services: Services, actor: Actor, stocktake_id: str) -> list[list[Any]]:
+    """The reconciliation as a table (heading first), for a campaign the actor sees."""
+    async with services.db.read() as s:
+        await svc.get_stocktake(s, actor, stocktake_id)
+        return await reconciliation.report_table(s, stocktake_id)

@@ -340,8 +340,7 @@ class TestTrustedProxies:
 
     @pytest.fixture(autouse=True)
     def wired(self, app: Any) -> None:
-        if not _proxies_wired(app):
-            pytest.skip("create_app does not add backend.auth.proxies.trusted_proxies(settings.app) yet")
+        assert _proxies_wired(app), "create_app must add backend.auth.proxies.trusted_proxies(settings.app)"
 
     async def test_behind_a_trusted_proxy_failures_count_for_the_forwarded_client(self, app, demo):
         async with client(app, "10.0.0.5") as proxy:
